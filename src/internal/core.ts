@@ -1,0 +1,59 @@
+import type { Link } from './chain.js';
+
+/**
+ * Where a core puts its outputs. Outputs are queued and delivered by the face after the call that
+ * produced them returns, so a subscriber that pushes into the source while it receives a value
+ * cannot reorder outputs or see a half-updated core.
+ */
+export interface Sink<O> {
+  emit(value: O): void;
+  error(error: unknown): void;
+  complete(): void;
+  /** Deliver what was emitted. Cores call it at the end of their own callbacks (timers, promises). */
+  flush(): void;
+  /** The core can take more input now; pull faces resume pulling. */
+  wake(): void;
+}
+
+/**
+ * An operator's logic, written once, driven by both faces: the RxJS face pushes, the async-iterable
+ * face pulls only when {@link Core.accepts} says so.
+ */
+export interface Core<I> {
+  push(input: I): void;
+  /** The source completed. */
+  end(): void;
+  /** The source failed. */
+  fail(error: unknown): void;
+  /**
+   * The consumer went away, or the core's own terminal event was delivered: cancel timers and
+   * in-flight work, emit nothing more. Called once.
+   */
+  dispose(): void;
+  /**
+   * For pull faces: may another input be pulled now? `demand` is true while the consumer waits for
+   * an output and none is queued.
+   */
+  accepts(demand: boolean): boolean;
+  /** The feedback link this core hands to its own upstream, if it wants to give feedback. */
+  readonly upstreamLink?: Link;
+}
+
+/** What a face needs to know to run an operator. */
+export interface OperatorSpec<I, O, P> {
+  /**
+   * Create the core for one subscription. `link` is the feedback channel from a tokenbatch operator
+   * downstream; it is undefined when a plain subscriber consumes the operator's public values.
+   */
+  create(sink: Sink<O>, link: Link | undefined): Core<I>;
+  /** Turn a value from a plain (non-tokenbatch) source into the core's input; `index` numbers it. */
+  adopt(value: unknown, index: number): I;
+  /** What a plain subscriber sees of an output, or {@link HIDDEN} for chain-only events. */
+  reveal(output: O): P | typeof HIDDEN;
+}
+
+/** Returned by {@link OperatorSpec.reveal} for outputs that only the chain sees. */
+export const HIDDEN: unique symbol = Symbol('tokenbatch.hidden');
+
+/** Identity reveal for chain subscriptions. */
+export const revealAll = <O>(output: O): O => output;
