@@ -1,0 +1,4 @@
+import type { Scenario } from '../harness.js';
+
+/** Every bench scenario, in the order `npm run bench` runs them. */
+export const scenarios: Scenario[] = [];
