@@ -1,3 +1,5 @@
+import type { Observable } from 'rxjs';
+
 /**
  * Why a batch was closed.
  * - `'tokens'`: the next item would have pushed it past `maxTokens` (or nothing more can fit).
@@ -60,12 +62,12 @@ export interface Tokenizer {
   /** A name for telemetry and error messages. */
   readonly name: string;
   /** The exact token count of `text`. */
-  count(text: string): number;
+  readonly count: (text: string) => number;
   /**
    * Optional: a cheap count that is never below `count(text)`. When present, batches that provably
    * fit are formed without exact tokenization. For byte-level BPE encodings the UTF-8 length is one.
    */
-  upperBound?(text: string): number;
+  readonly upperBound?: (text: string) => number;
 }
 
 /**
@@ -156,7 +158,7 @@ export interface HandlerContext {
 export type BatchHandler<T, R> = (
   batch: Batch<T>,
   context: HandlerContext,
-) => PromiseLike<readonly R[]> | AsyncIterable<readonly R[]> | import('rxjs').Observable<readonly R[]>;
+) => PromiseLike<readonly R[]> | AsyncIterable<readonly R[]> | Observable<readonly R[]>;
 
 /**
  * The result of one input item at the end of a chain: its value, or an explicit error. Every input

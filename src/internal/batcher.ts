@@ -169,7 +169,18 @@ export class BatchingCore<T> implements Core<unknown> {
     open.estimate += estimate;
     if (!meter.isExact(envelope)) open.unresolved++;
     if (open.entries.length >= maxItems) this.#close(lane, 'items');
-    else if (open.unresolved === 0 && maxTokens - open.estimate < itemOverheadTokens) this.#close(lane, 'tokens');
+    else if (this.#full(open)) this.#close(lane, 'tokens');
+  }
+
+  /**
+   * Whether no further item can fit: each costs at least `itemOverheadTokens`. Closing at once
+   * spares a full batch its wait. Exact counts are taken only when the estimate leaves too little room.
+   */
+  #full(open: OpenBatch<T>): boolean {
+    const { maxTokens, itemOverheadTokens } = this.#rules;
+    if (itemOverheadTokens === 0 || maxTokens - open.estimate >= itemOverheadTokens) return false;
+    this.#resolve(open);
+    return maxTokens - open.estimate < itemOverheadTokens;
   }
 
   #open(lane: number): OpenBatch<T> {
@@ -237,7 +248,7 @@ export function parseBatchRules<T>(raw: unknown, operator: string): BatchRules<T
   const options = requireObject(raw, operator) as Partial<BatchRuleOptions<T>>;
   if (options.maxTokens === undefined) throw new TypeError(`${operator}: maxTokens is required`);
   const maxTokens = positiveNumber(options.maxTokens, 'maxTokens');
-  const textOf = optionalFunction<TextOf<T>>(options.text, 'text') ?? (itemAsText as TextOf<T>);
+  const textOf = optionalFunction<TextOf<T>>(options.text, 'text') ?? (itemAsText);
   return {
     maxTokens,
     maxItems: optionalPositive(options.maxItems, 'maxItems', { integer: true, min: 1 }) ?? Number.POSITIVE_INFINITY,

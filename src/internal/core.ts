@@ -45,11 +45,11 @@ export interface OperatorSpec<I, O, P> {
    * Create the core for one subscription. `link` is the feedback channel from a tokenbatch operator
    * downstream; it is undefined when a plain subscriber consumes the operator's public values.
    */
-  create(sink: Sink<O>, link: Link | undefined): Core<I>;
+  create: (sink: Sink<O>, link: Link | undefined) => Core<I>;
   /** Turn a value from a plain (non-tokenbatch) source into the core's input; `index` numbers it. */
-  adopt(value: unknown, index: number): I;
+  adopt: (value: unknown, index: number) => I;
   /** What a plain subscriber sees of an output, or {@link HIDDEN} for chain-only events. */
-  reveal(output: O): P | typeof HIDDEN;
+  reveal: (output: O) => P | typeof HIDDEN;
 }
 
 /** Returned by {@link OperatorSpec.reveal} for outputs that only the chain sees. */

@@ -28,7 +28,7 @@ export class ChainAsyncIterable<P, O> extends AsyncIterableX<P> {
  * core, which aborts in-flight work and clears timers, and closes the source.
  */
 export function iterableOperator<I, O, P>(spec: OperatorSpec<I, O, P>): (source: AsyncIterable<unknown>) => ChainAsyncIterable<P, O> {
-  return (source) => new ChainAsyncIterable<P, O>(source, spec as OperatorSpec<unknown, O, P>);
+  return (source) => new ChainAsyncIterable<P, O>(source, spec);
 }
 
 interface Waiter<V> {
@@ -104,7 +104,7 @@ class PullRunner<I, O, V> implements AsyncIterator<V> {
     while (this.#waiters.length > 0 && !this.#closed) {
       if (this.#outputs.length > 0) {
         const shown = this.#reveal(this.#outputs.shift() as O);
-        if (shown !== HIDDEN) (this.#waiters.shift() as Waiter<V>).resolve({ done: false, value: shown as V });
+        if (shown !== HIDDEN) (this.#waiters.shift() as Waiter<V>).resolve({ done: false, value: shown });
         continue;
       }
       const terminal = this.#terminal;
@@ -130,6 +130,8 @@ class PullRunner<I, O, V> implements AsyncIterator<V> {
     try {
       pull = this.#iterator.next();
     } catch (error) {
+      // Whatever the source threw is passed on as it is, Error or not.
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
       pull = Promise.reject(error);
     }
     pull.then(

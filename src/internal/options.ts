@@ -46,16 +46,22 @@ export function optionalFunction<F extends (...args: never[]) => unknown>(value:
 
 export function scheduler(value: unknown, name: string): SchedulerLike {
   if (value === undefined) return asyncScheduler;
-  const candidate = value as Partial<SchedulerLike> | null;
-  if (typeof candidate !== 'object' || candidate === null || typeof candidate.now !== 'function' || typeof candidate.schedule !== 'function') {
+  if (!isSchedulerLike(value)) {
     throw new TypeError(`${name}: expected an RxJS SchedulerLike (with now() and schedule())`);
   }
-  return value as SchedulerLike;
+  return value;
+}
+
+function isSchedulerLike(value: unknown): value is SchedulerLike {
+  if (typeof value !== 'object' || value === null) return false;
+  const { now, schedule } = value as Record<string, unknown>;
+  return typeof now === 'function' && typeof schedule === 'function';
 }
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'string') return `"${value}"`;
   if (typeof value === 'object') return 'an object';
-  return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return typeof value;
 }

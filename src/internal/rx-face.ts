@@ -1,4 +1,4 @@
-import { Observable, type Subscription } from 'rxjs';
+import { Observable, Subscription } from 'rxjs';
 import { CHAIN, isChainSource, type Link } from './chain.js';
 import { HIDDEN, revealAll, type OperatorSpec, type Sink } from './core.js';
 
@@ -21,7 +21,7 @@ export class ChainObservable<P, O> extends Observable<P> {
  * the core (its timers and in-flight work) and unsubscribes from the source.
  */
 export function rxOperator<I, O, P>(spec: OperatorSpec<I, O, P>): (source: Observable<unknown>) => ChainObservable<P, O> {
-  return (source) => new ChainObservable<P, O>(source, spec as OperatorSpec<unknown, O, P>);
+  return (source) => new ChainObservable<P, O>(source, spec);
 }
 
 function run<I, O, V>(
@@ -35,7 +35,8 @@ function run<I, O, V>(
   let terminal: Terminal | undefined;
   let draining = false;
   let finished = false;
-  let upstream: Subscription | undefined;
+  // A holder, so that a shutdown during a synchronous subscribe also closes what subscribe returns.
+  const upstream = new Subscription();
 
   const deliver = (): void => {
     if (draining) return;
@@ -43,7 +44,7 @@ function run<I, O, V>(
     try {
       while (queue.length > 0 && !finished) {
         const shown = reveal(queue.shift() as O);
-        if (shown !== HIDDEN) subscriber.next(shown as V);
+        if (shown !== HIDDEN) subscriber.next(shown);
       }
       if (terminal !== undefined && !finished) {
         shutdown();
@@ -73,7 +74,7 @@ function run<I, O, V>(
   const shutdown = (): void => {
     if (finished) return;
     finished = true;
-    upstream?.unsubscribe();
+    upstream.unsubscribe();
     core.dispose();
   };
   // A throwing core is a bug, but it must still reach the subscriber rather than vanish.
@@ -88,7 +89,8 @@ function run<I, O, V>(
   let index = 0;
   const input: Observable<unknown> = isChainSource(source) ? (source[CHAIN](core.upstreamLink ?? {}) as Observable<unknown>) : source;
   const adopt = isChainSource(source) ? (value: unknown) => value as I : (value: unknown) => spec.adopt(value, index++);
-  upstream = input.subscribe({
+  upstream.add(
+    input.subscribe({
     next: (value) => {
       if (finished) return;
       guard(() => core.push(adopt(value)));
@@ -101,7 +103,7 @@ function run<I, O, V>(
       if (finished) return;
       guard(() => core.end());
     },
-  });
-  if (finished) upstream.unsubscribe();
+  }),
+  );
   return shutdown;
 }

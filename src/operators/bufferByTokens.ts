@@ -21,11 +21,11 @@ import type { Batch, TokenizerSpec } from '../types.js';
  * ```
  */
 export interface BufferByTokensOptions<T> {
-  /** The token budget of a batch, overheads included. Required, > 0. */
+  /** The token budget of a batch, overheads included. Required, positive. */
   maxTokens: number;
-  /** At most this many items in a batch (>= 1). Default: no limit. */
+  /** At most this many items in a batch (a whole number, at least 1). Default: no limit. */
   maxItems?: number;
-  /** Close a batch this many milliseconds after its first item arrived (> 0). Default: no limit. */
+  /** Close a batch this many milliseconds after its first item arrived (positive). Default: no limit. */
   maxWaitMs?: number;
   /** The text of an item. Default: the item itself, which must then be a string. */
   text?: (item: T) => string;
@@ -76,5 +76,5 @@ export function bufferByTokensSpec<T>(options: BufferByTokensOptions<T>): Operat
  * ```
  */
 export function bufferByTokens<T>(options: BufferByTokensOptions<T>): OperatorFunction<T, Batch<T>> {
-  return rxOperator(bufferByTokensSpec(options)) as OperatorFunction<T, Batch<T>>;
+  return rxOperator(bufferByTokensSpec(options));
 }

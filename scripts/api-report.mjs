@@ -1,0 +1,31 @@
+// Runs API Extractor once per package entry point. `--local` updates the committed reports in etc/;
+// without it (as in CI) a report that differs from the committed one fails the run.
+import { Extractor, ExtractorConfig } from '@microsoft/api-extractor';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const local = process.argv.includes('--local');
+const entries = { tokenbatch: 'index', 'tokenbatch-iterable': 'iterable' };
+
+let failed = false;
+for (const [reportName, entry] of Object.entries(entries)) {
+  const configObjectFullPath = `${root}api-extractor.json`;
+  const configObject = ExtractorConfig.loadFile(configObjectFullPath);
+  const config = ExtractorConfig.prepare({
+    configObjectFullPath,
+    packageJsonFullPath: `${root}package.json`,
+    configObject: {
+      ...configObject,
+      mainEntryPointFilePath: `<projectFolder>/dist/types/${entry}.d.ts`,
+      apiReport: { ...configObject.apiReport, reportFileName: reportName },
+    },
+  });
+  const result = Extractor.invoke(config, { localBuild: local, showVerboseMessages: false });
+  const changed = result.apiReportChanged ? ' (report changed)' : '';
+  console.log(`api-extractor ${reportName}: ${result.errorCount} errors, ${result.warningCount} warnings${changed}`);
+  if (!result.succeeded || result.warningCount > 0) failed = true;
+}
+if (failed) {
+  console.error(local ? 'api-extractor: fix the warnings above.' : 'api-extractor: the API changed or has warnings: run `npm run api:update` and commit etc/.');
+  process.exit(1);
+}

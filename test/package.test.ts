@@ -1,0 +1,45 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+// These tests load the built package the way consumers do, through its `exports` map (a package
+// can import itself by name), in separate Node processes: ESM import and CommonJS require.
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+const script = `
+  const { from } = rxjs;
+  const out = [];
+  from(['one two', 'three', 'four five six']).pipe(tb.bufferByTokens({ maxTokens: 4 })).subscribe({
+    next: (batch) => out.push(batch.items.length + ':' + batch.tokens),
+    complete: () => console.log(out.join(' ') + ' ' + typeof it.bufferByTokens + ' ' + (new tb.RateLimitError('x', { retryAfterMs: 5 }).retryAfterMs)),
+  });
+`;
+
+function node(args: string[]): string {
+  return execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+describe('the built package', () => {
+  beforeAll(() => {
+    const built = existsSync(`${root}dist/index.cjs`) && existsSync(`${root}dist/types/index.d.ts`);
+    const newestSource = Math.max(...readdirSync(`${root}src`, { recursive: true, encoding: 'utf8' }).map((file) => statSync(`${root}src/${file}`).mtimeMs));
+    const stale = built && statSync(`${root}dist/index.js`).mtimeMs < newestSource;
+    if (!built || stale) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' });
+  }, 120_000);
+
+  it('works for ESM consumers', () => {
+    const esm = `import * as tb from 'tokenbatch'; import * as it from 'tokenbatch/iterable'; import * as rxjs from 'rxjs'; ${script}`;
+    expect(node(['--input-type=module', '-e', esm])).toBe('2:3 1:3 function 5');
+  });
+
+  it('works for CommonJS consumers', () => {
+    const cjs = `const tb = require('tokenbatch'); const it = require('tokenbatch/iterable'); const rxjs = require('rxjs'); ${script}`;
+    expect(node(['-e', cjs])).toBe('2:3 1:3 function 5');
+  });
+
+  it('keeps internals out of reach', () => {
+    expect(() => node(['-e', "require('tokenbatch/dist/internal/batcher.js')"])).toThrow(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
+    expect(() => node(['--input-type=module', '-e', "await import('tokenbatch/internal/batcher')"])).toThrow(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
+  });
+});
