@@ -22,9 +22,9 @@ function node(args: string[]): string {
 
 describe('the built package', () => {
   beforeAll(() => {
-    const built = existsSync(`${root}dist/index.cjs`) && existsSync(`${root}dist/types/index.d.ts`);
+    const built = existsSync(`${root}dist/cjs/index.js`) && existsSync(`${root}dist/types/index.d.ts`);
     const newestSource = Math.max(...readdirSync(`${root}src`, { recursive: true, encoding: 'utf8' }).map((file) => statSync(`${root}src/${file}`).mtimeMs));
-    const stale = built && statSync(`${root}dist/index.js`).mtimeMs < newestSource;
+    const stale = built && statSync(`${root}dist/esm/index.js`).mtimeMs < newestSource;
     if (!built || stale) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' });
   }, 120_000);
 

@@ -3,9 +3,13 @@ import o200kRanks from 'gpt-tokenizer/bpeRanks/o200k_base';
 import cl100kRanks from 'gpt-tokenizer/bpeRanks/cl100k_base';
 import type { EncodingName, Tokenizer, TokenizerSpec } from '../types.js';
 
-const RANKS: Record<EncodingName, typeof o200kRanks> = {
-  o200k_base: o200kRanks,
-  cl100k_base: cl100kRanks,
+type Ranks = typeof o200kRanks;
+// Under CommonJS the default import of these ESM-compiled modules arrives wrapped once more.
+const unwrap = (ranks: Ranks | { default: Ranks }): Ranks => (Array.isArray(ranks) ? ranks : (ranks as { default: Ranks }).default);
+
+const RANKS: Record<EncodingName, Ranks> = {
+  o200k_base: unwrap(o200kRanks),
+  cl100k_base: unwrap(cl100kRanks),
 };
 
 // Special-token strings in user text are counted as the ordinary text they are (like tiktoken's
