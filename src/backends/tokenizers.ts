@@ -5,7 +5,7 @@ import type { EncodingName, Tokenizer, TokenizerSpec } from '../types.js';
 
 type Ranks = typeof o200kRanks;
 // Under CommonJS the default import of these ESM-compiled modules arrives wrapped once more.
-const unwrap = (ranks: Ranks | { default: Ranks }): Ranks => (Array.isArray(ranks) ? ranks : (ranks as { default: Ranks }).default);
+const unwrap = (ranks: Ranks | { default: Ranks }): Ranks => (Array.isArray(ranks) ? ranks : (ranks).default);
 
 const RANKS: Record<EncodingName, Ranks> = {
   o200k_base: unwrap(o200kRanks),
