@@ -20,10 +20,18 @@ for (const [reportName, entry] of Object.entries(entries)) {
       apiReport: { ...configObject.apiReport, reportFileName: reportName },
     },
   });
-  const result = Extractor.invoke(config, { localBuild: local, showVerboseMessages: false });
+  const result = Extractor.invoke(config, {
+    localBuild: local,
+    showVerboseMessages: false,
+    // Updating the report is what --local is for: that notice is not a warning there.
+    messageCallback: (message) => {
+      if (local && message.messageId.startsWith('console-api-report')) message.handled = true;
+    },
+  });
   const changed = result.apiReportChanged ? ' (report changed)' : '';
   console.log(`api-extractor ${reportName}: ${result.errorCount} errors, ${result.warningCount} warnings${changed}`);
   if (!result.succeeded || result.warningCount > 0) failed = true;
+  if (local && changed) console.log(`  updated etc/${reportName}.api.md`);
 }
 if (failed) {
   console.error(local ? 'api-extractor: fix the warnings above.' : 'api-extractor: the API changed or has warnings: run `npm run api:update` and commit etc/.');
