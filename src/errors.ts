@@ -168,3 +168,17 @@ export class InvalidItemError extends TokenbatchError {
 export class AbortError extends TokenbatchError {
   override name = 'AbortError';
 }
+
+/**
+ * `mergeBatches` received more batches than `maxQueuedBatches` while all its slots were busy (a push
+ * source faster than the model). With `overflow: 'fail'` the batch's items fail with it; with
+ * `overflow: 'error'` the stream does.
+ *
+ * @example
+ * ```ts
+ * if (outcome.ok === false && outcome.error instanceof QueueOverflowError) shedLoad();
+ * ```
+ */
+export class QueueOverflowError extends TokenbatchError {
+  override name = 'QueueOverflowError';
+}

@@ -7,14 +7,36 @@
  * @packageDocumentation
  */
 export { bufferByTokens, type BufferByTokensOptions } from './operators/bufferByTokens.js';
+export { mergeBatches, type MergeBatchesOptions } from './operators/mergeBatches.js';
+export { splitOnOverflow, type SplitOnOverflowOptions } from './operators/splitOnOverflow.js';
+export { orderedResults, type OrderedResultsOptions } from './operators/orderedResults.js';
+export { rateLimiter, type RateLimiter, type RateLimiterOptions, type RateLimitGrant } from './internal/rate-limiter.js';
+export { isRetryable, type RetryOptions } from './internal/retry.js';
+export type { ChunkOptions } from './internal/splitting.js';
+export { isDuplicate, isFailure, isOk } from './outcomes.js';
 export { getTokenizer, resolveTokenizer, utf8Length } from './backends/tokenizers.js';
-export type { Batch, CloseReason, EncodingName, Tokenizer, TokenizerSpec } from './types.js';
+export type {
+  Batch,
+  BatchHandler,
+  CloseReason,
+  EncodingName,
+  FailureOutcome,
+  HandlerContext,
+  Outcome,
+  OutcomeBase,
+  RateLimitHint,
+  SuccessOutcome,
+  Tokenizer,
+  TokenizerSpec,
+  Usage,
+} from './types.js';
 export {
   AbortError,
   BatchResultMismatchError,
   ContextOverflowError,
   InvalidItemError,
   OversizeItemError,
+  QueueOverflowError,
   QuotaExhaustedError,
   RateLimitError,
   TimeoutError,

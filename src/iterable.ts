@@ -1,17 +1,24 @@
 /**
  * tokenbatch for async iterables: the same operators as the main entry point, with the same options
  * and semantics, for ix `pipe` (`from(source).pipe(bufferByTokens(...))`). They pull from their
- * source only as fast as their consumer asks.
+ * source only as fast as their consumer asks (mergeBatches keeps up to `concurrency` batches in
+ * flight), and `return()` (a `break` in `for await`) aborts in-flight handlers and clears timers.
  *
  * @packageDocumentation
  */
 import type { OperatorAsyncFunction } from 'ix/interfaces';
-import { bufferByTokensSpec, type BufferByTokensOptions } from './operators/bufferByTokens.js';
 import { iterableOperator } from './internal/iterable-face.js';
-import type { Batch } from './types.js';
+import { bufferByTokensSpec, type BufferByTokensOptions } from './operators/bufferByTokens.js';
+import { mergeBatchesSpec, type MergeBatchesOptions } from './operators/mergeBatches.js';
+import { orderedResultsSpec, type OrderedResultsOptions } from './operators/orderedResults.js';
+import { splitOnOverflowSpec, type SplitOnOverflowOptions } from './operators/splitOnOverflow.js';
+import type { Batch, BatchHandler, Outcome } from './types.js';
 
 export type { BufferByTokensOptions } from './operators/bufferByTokens.js';
-export type { Batch, CloseReason, EncodingName, Tokenizer, TokenizerSpec } from './types.js';
+export type { MergeBatchesOptions } from './operators/mergeBatches.js';
+export type { OrderedResultsOptions } from './operators/orderedResults.js';
+export type { SplitOnOverflowOptions } from './operators/splitOnOverflow.js';
+export type { Batch, BatchHandler, CloseReason, EncodingName, HandlerContext, Outcome, Tokenizer, TokenizerSpec } from './types.js';
 
 /**
  * Buffers items of an async iterable into token-budgeted batches: the async-iterable face of the
@@ -30,4 +37,50 @@ export type { Batch, CloseReason, EncodingName, Tokenizer, TokenizerSpec } from 
  */
 export function bufferByTokens<T>(options: BufferByTokensOptions<T>): OperatorAsyncFunction<T, Batch<T>> {
   return iterableOperator(bufferByTokensSpec(options)) as OperatorAsyncFunction<T, Batch<T>>;
+}
+
+/**
+ * Processes batches of an async iterable concurrently: the async-iterable face of the RxJS
+ * `mergeBatches`, with the same options. It pulls a batch only when a concurrency slot is free, so
+ * the pipeline holds at most about `concurrency` batches plus the one being formed.
+ *
+ * @example
+ * ```ts
+ * import { from } from 'ix/asynciterable';
+ * import { bufferByTokens, mergeBatches, orderedResults } from 'tokenbatch/iterable';
+ *
+ * const outcomes = from(documents).pipe(bufferByTokens({ maxTokens: 8000 }), mergeBatches(embedAll, { concurrency: 4 }), orderedResults());
+ * for await (const outcome of outcomes) console.log(outcome.index, outcome.ok);
+ * ```
+ */
+export function mergeBatches<T, R>(handler: BatchHandler<T, R>, options?: MergeBatchesOptions<T>): OperatorAsyncFunction<Batch<T> | readonly T[], Outcome<T, R>> {
+  return iterableOperator(mergeBatchesSpec(handler, options)) as OperatorAsyncFunction<Batch<T> | readonly T[], Outcome<T, R>>;
+}
+
+/**
+ * Makes batches of an async iterable fit the context window before and after sending: the
+ * async-iterable face of the RxJS `splitOnOverflow`, with the same options.
+ *
+ * @example
+ * ```ts
+ * from(items).pipe(bufferByTokens({ maxTokens: 8000 }), splitOnOverflow(), mergeBatches(handler), orderedResults());
+ * ```
+ */
+export function splitOnOverflow<T, R = unknown>(options?: SplitOnOverflowOptions<T, R>): OperatorAsyncFunction<Batch<T> | readonly T[], Batch<T>> {
+  return iterableOperator(splitOnOverflowSpec(options)) as OperatorAsyncFunction<Batch<T> | readonly T[], Batch<T>>;
+}
+
+/**
+ * Re-sequences outcomes of an async iterable into input order, streaming each prefix as it
+ * completes: the async-iterable face of the RxJS `orderedResults`.
+ *
+ * @example
+ * ```ts
+ * for await (const outcome of from(items).pipe(bufferByTokens({ maxTokens: 2000 }), mergeBatches(handler), orderedResults())) {
+ *   console.log(outcome.index); // 0, 1, 2, ...
+ * }
+ * ```
+ */
+export function orderedResults<T, R>(options?: OrderedResultsOptions): OperatorAsyncFunction<Outcome<T, R>, Outcome<T, R>> {
+  return iterableOperator(orderedResultsSpec<T, R>(options)) as OperatorAsyncFunction<Outcome<T, R>, Outcome<T, R>>;
 }

@@ -5,6 +5,7 @@ import type { Batch, CloseReason, TokenizerSpec } from '../types.js';
 import { Envelope, ItemFailure, type Link } from './chain.js';
 import type { Core, Sink } from './core.js';
 import { itemAsText, TokenMeter, type TextOf } from './meter.js';
+import type { SplitPolicy } from './splitting.js';
 import { nonNegative, oneOf, optionalFunction, optionalPositive, positiveNumber, requireObject, scheduler } from './options.js';
 
 /** The rules a batch is formed under (validated options of bufferByTokens and groupByLength). */
@@ -26,6 +27,10 @@ export interface BatchRules<T> {
 export class TokenBatch<T> implements Batch<T> {
   #itemTokens: readonly number[] | undefined;
   #items: readonly T[] | undefined;
+  /** How many times this batch's ancestors were split on context overflow. */
+  splitDepth = 0;
+  /** Set by splitOnOverflow: how mergeBatches may split this batch if the model refuses it. */
+  split: SplitPolicy | undefined = undefined;
   constructor(
     readonly entries: readonly Envelope<T>[],
     readonly index: number,
@@ -52,6 +57,21 @@ export class TokenBatch<T> implements Batch<T> {
   }
   get utilization(): number {
     return this.tokens / this.maxTokens;
+  }
+
+  /** A batch of some of this batch's entries, one split level deeper, under the same rules. */
+  part(entries: readonly Envelope<T>[], oversize = false): TokenBatch<T> {
+    const part = this.regroup(entries, oversize, this.maxTokens, this.split);
+    part.splitDepth = this.splitDepth + 1;
+    return part;
+  }
+
+  /** A batch of some of this batch's entries at the same split level, under a budget and split policy. */
+  regroup(entries: readonly Envelope<T>[], oversize: boolean, maxTokens: number, split: SplitPolicy | undefined): TokenBatch<T> {
+    const batch = new TokenBatch(entries, this.index, this.closeReason, oversize, maxTokens, this.meter, this.batchOverheadTokens, this.itemOverheadTokens);
+    batch.splitDepth = this.splitDepth;
+    batch.split = split;
+    return batch;
   }
 }
 

@@ -7,6 +7,8 @@
  * duplicates travel down the chain while a plain subscriber still sees plain values.
  */
 
+import type { Outcome } from '../types.js';
+
 /** The key under which a tokenbatch stream offers its raw chain events. */
 export const CHAIN: unique symbol = Symbol('tokenbatch.chain');
 
@@ -44,6 +46,10 @@ export class Envelope<T> {
   exact = -1;
   /** Cheap upper bound for `meter`, or -1 when not known. */
   bound = -1;
+  /** The item's outcome once settled: duplicates of it take theirs from here. */
+  outcome: Outcome<T, unknown> | undefined = undefined;
+  /** Duplicates waiting for this item's outcome. */
+  waiters: DuplicateNotice<T>[] | undefined = undefined;
   constructor(
     readonly index: number,
     readonly item: T,
@@ -56,5 +62,17 @@ export class ItemFailure<T> {
   constructor(
     readonly envelope: Envelope<T>,
     readonly error: unknown,
+  ) {}
+}
+
+/**
+ * A near-duplicate that will not be sent: it receives its representative's outcome. It travels down
+ * the chain (hidden from plain subscribers) to the operator that settles outcomes.
+ */
+export class DuplicateNotice<T> {
+  constructor(
+    readonly envelope: Envelope<T>,
+    readonly representative: Envelope<T>,
+    readonly similarity: number,
   ) {}
 }

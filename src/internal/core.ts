@@ -46,10 +46,18 @@ export interface OperatorSpec<I, O, P> {
    * downstream; it is undefined when a plain subscriber consumes the operator's public values.
    */
   create: (sink: Sink<O>, link: Link | undefined) => Core<I>;
-  /** Turn a value from a plain (non-tokenbatch) source into the core's input; `index` numbers it. */
-  adopt: (value: unknown, index: number) => I;
+  /**
+   * Turn a value from a plain (non-tokenbatch) source into the core's input. `numbering.next` is the
+   * next free item number of this subscription; adopt takes as many numbers as the value has items.
+   */
+  adopt: (value: unknown, numbering: Numbering) => I;
   /** What a plain subscriber sees of an output, or {@link HIDDEN} for chain-only events. */
   reveal: (output: O) => P | typeof HIDDEN;
+}
+
+/** The item counter of one subscription: the first tokenbatch operator in a chain numbers items. */
+export interface Numbering {
+  next: number;
 }
 
 /** Returned by {@link OperatorSpec.reveal} for outputs that only the chain sees. */

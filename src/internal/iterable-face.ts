@@ -64,13 +64,13 @@ class PullRunner<I, O, V> implements AsyncIterator<V> {
       wake: () => this.#pump(),
     };
     this.#core = spec.create(sink, link);
-    let index = 0;
+    const numbering = { next: 0 };
     if (isChainSource(source)) {
       this.#iterator = (source[CHAIN](this.#core.upstreamLink ?? {}) as AsyncIterable<unknown>)[Symbol.asyncIterator]();
       this.#adopt = (value) => value as I;
     } else {
       this.#iterator = source[Symbol.asyncIterator]();
-      this.#adopt = (value) => spec.adopt(value, index++);
+      this.#adopt = (value) => spec.adopt(value, numbering);
     }
   }
 
@@ -130,8 +130,6 @@ class PullRunner<I, O, V> implements AsyncIterator<V> {
     try {
       pull = this.#iterator.next();
     } catch (error) {
-      // Whatever the source threw is passed on as it is, Error or not.
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
       pull = Promise.reject(error);
     }
     pull.then(

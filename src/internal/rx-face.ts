@@ -86,9 +86,9 @@ function run<I, O, V>(
     }
     deliver();
   };
-  let index = 0;
+  const numbering = { next: 0 };
   const input: Observable<unknown> = isChainSource(source) ? (source[CHAIN](core.upstreamLink ?? {}) as Observable<unknown>) : source;
-  const adopt = isChainSource(source) ? (value: unknown) => value as I : (value: unknown) => spec.adopt(value, index++);
+  const adopt = isChainSource(source) ? (value: unknown) => value as I : (value: unknown) => spec.adopt(value, numbering);
   upstream.add(
     input.subscribe({
     next: (value) => {

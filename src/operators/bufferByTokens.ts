@@ -50,7 +50,7 @@ export function bufferByTokensSpec<T>(options: BufferByTokensOptions<T>): Operat
   const rules = parseBatchRules<T>(options, 'bufferByTokens');
   return {
     create: (sink, link) => new BatchingCore<T>(rules, sink, link),
-    adopt: (value, index) => new Envelope(index, value as T, rules.scheduler.now()),
+    adopt: (value, numbering) => new Envelope(numbering.next++, value as T, rules.scheduler.now()),
     reveal: (output) => (output instanceof TokenBatch ? (output as TokenBatch<T>) : HIDDEN),
   };
 }

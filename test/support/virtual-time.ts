@@ -1,4 +1,4 @@
-import type { VirtualTimeScheduler } from 'rxjs';
+import type { SchedulerAction, SchedulerLike, Subscription, VirtualTimeScheduler } from 'rxjs';
 
 /** Let every pending promise callback run (a macrotask turn drains the microtask queue). */
 export const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -40,4 +40,22 @@ export async function* timedSource<T>(scheduler: VirtualTimeScheduler, events: r
     await at(scheduler, event.at);
     yield event.value;
   }
+}
+
+/**
+ * A scheduler for the code under test that shares `scheduler`'s clock but remembers what it
+ * scheduled, so a test can tell the library's leftover timers from the source's.
+ */
+export function trackedScheduler(scheduler: VirtualTimeScheduler) {
+  const scheduled = new Set<SchedulerAction<unknown>>();
+  const tracked: SchedulerLike & { pending(): number } = {
+    now: () => scheduler.now(),
+    schedule<S>(work: (this: SchedulerAction<S>, state?: S) => void, delay?: number, state?: S): Subscription {
+      const action = scheduler.schedule(work, delay, state) as unknown as SchedulerAction<unknown>;
+      scheduled.add(action);
+      return action;
+    },
+    pending: () => [...scheduled].filter((action) => (scheduler.actions as unknown[]).includes(action)).length,
+  };
+  return tracked;
 }

@@ -1,0 +1,135 @@
+import fc from 'fast-check';
+import { from as ixFrom } from 'ix/asynciterable';
+import { merge, timer, map, VirtualTimeScheduler, take, type Observable } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { bufferByTokens, ContextOverflowError, mergeBatches, orderedResults, rateLimiter, splitOnOverflow, type Outcome } from '../src/index.js';
+import * as iterable from '../src/iterable.js';
+import { createRandom } from '../bench/corpus.js';
+import { scriptedModel, type Call } from './support/model.js';
+import { runVirtual, timedSource, trackedScheduler } from './support/virtual-time.js';
+
+// One token per character keeps sizes readable; items embed their index so values can be traced.
+const charTokens = (text: string) => text.length;
+
+const scenarioArb = fc.record({
+  items: fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 0, maxLength: 60 }),
+  gaps: fc.integer({ min: 0, max: 5 }),
+  seed: fc.integer(),
+  maxTokens: fc.integer({ min: 20, max: 120 }),
+  maxItems: fc.integer({ min: 1, max: 8 }),
+  maxWaitMs: fc.integer({ min: 1, max: 40 }),
+  concurrency: fc.integer({ min: 1, max: 5 }),
+  maxAttempts: fc.integer({ min: 1, max: 4 }),
+  transient: fc.double({ min: 0, max: 0.3, noNaN: true }),
+  rateLimited: fc.double({ min: 0, max: 0.2, noNaN: true }),
+  short: fc.double({ min: 0, max: 0.2, noNaN: true }),
+  contextWindow: fc.integer({ min: 15, max: 150 }),
+  requestsPerWindow: fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }),
+  timeoutMs: fc.option(fc.integer({ min: 20, max: 200 }), { nil: undefined }),
+  face: fc.constantFrom('rx' as const, 'iterable' as const),
+  stopAfter: fc.option(fc.integer({ min: 0, max: 40 }), { nil: undefined }),
+});
+type Scenario = typeof scenarioArb extends fc.Arbitrary<infer S> ? S : never;
+
+const WINDOW_MS = 100;
+
+async function runScenario(s: Scenario) {
+  const clock = new VirtualTimeScheduler();
+  // The library and the model run on a tracked view of the clock; the source runs on the clock itself.
+  const scheduler = trackedScheduler(clock);
+  const library = scheduler;
+  const random = createRandom(s.seed);
+  let time = 0;
+  const events = s.items.map((length, index) => {
+    time += random.int(0, s.gaps);
+    const text = `${index}:`.padEnd(Math.max(length, `${index}:`.length), 'x');
+    return { at: time, value: text };
+  });
+  const model = scriptedModel(
+    { seed: s.seed, baseMs: 5, perItemMs: 2, transient: s.transient, rateLimited: s.rateLimited, short: s.short, contextWindow: s.contextWindow },
+    scheduler,
+  );
+  const limiter = s.requestsPerWindow ? rateLimiter({ requestsPerMinute: s.requestsPerWindow, windowMs: WINDOW_MS, scheduler }) : undefined;
+  const buffer = { maxTokens: s.maxTokens, maxItems: s.maxItems, maxWaitMs: s.maxWaitMs, tokenizer: charTokens, scheduler };
+  const merging = {
+    concurrency: s.concurrency,
+    retry: { maxAttempts: s.maxAttempts, baseDelayMs: 10, random: () => random.next() },
+    timeoutMs: s.timeoutMs,
+    rateLimit: limiter,
+    scheduler,
+  };
+  const outcomes: Outcome<string, string>[] = [];
+  let stoppedAt: number | undefined;
+
+  await runVirtual(clock, async () => {
+    if (s.face === 'rx') {
+      const source: Observable<string> = merge(...events.map((event) => timer(event.at, clock).pipe(map(() => event.value))));
+      let chain = source.pipe(bufferByTokens(buffer), splitOnOverflow(), mergeBatches(model.handler, merging), orderedResults());
+      if (s.stopAfter !== undefined) chain = chain.pipe(take(s.stopAfter));
+      await new Promise<void>((resolve, reject) => {
+        chain.subscribe({ next: (outcome) => outcomes.push(outcome), error: reject, complete: resolve });
+      });
+    } else {
+      const chain = ixFrom(timedSource(clock, events)).pipe(
+        iterable.bufferByTokens(buffer),
+        iterable.splitOnOverflow(),
+        iterable.mergeBatches(model.handler, merging),
+        iterable.orderedResults(),
+      );
+      for await (const outcome of chain) {
+        if (s.stopAfter !== undefined && outcomes.length >= s.stopAfter) break;
+        outcomes.push(outcome);
+      }
+    }
+    stoppedAt = scheduler.now();
+  });
+  return { events, outcomes, calls: model.calls, maxInFlight: model.maxInFlight, inFlight: model.inFlight, library, stoppedAt: stoppedAt as number };
+}
+
+describe('the processing chain: bufferByTokens, splitOnOverflow, mergeBatches, orderedResults', () => {
+  it('gives every item exactly one outcome, in order, within concurrency, attempts and rate limits', async () => {
+    await fc.assert(
+      fc.asyncProperty(scenarioArb, async (s) => {
+        const { events, outcomes, calls, maxInFlight, inFlight, library, stoppedAt } = await runScenario(s);
+        const expected = s.stopAfter === undefined ? events.length : Math.min(s.stopAfter, events.length);
+
+        // (a) completeness and (b) order: exactly one outcome per index, 0..n-1 strictly increasing.
+        expect(outcomes.map((outcome) => outcome.index)).toEqual([...Array(expected).keys()]);
+
+        // (f) every value is the handler's value for that very item, also after splits.
+        for (const outcome of outcomes) {
+          expect(outcome.item).toBe(events[outcome.index]?.value);
+          if (outcome.ok) expect(outcome.value).toBe(`done:${outcome.item}`);
+          else expect(outcome.error).toBeInstanceOf(Error);
+          expect(outcome.attempts).toBeLessThanOrEqual(s.maxAttempts);
+          if (!outcome.ok && outcome.error instanceof ContextOverflowError) expect(outcome.item.length).toBeGreaterThan(Math.min(s.contextWindow, s.maxTokens));
+        }
+
+        // (c) in-flight handler calls never exceed concurrency.
+        expect(maxInFlight).toBeLessThanOrEqual(s.concurrency);
+
+        // (d) attempts of one unit (the same batch object) never exceed maxAttempts, and count up from 1.
+        const byBatch = new Map<unknown, Call[]>();
+        for (const call of calls) byBatch.set(call.batch, [...(byBatch.get(call.batch) ?? []), call]);
+        for (const unitCalls of byBatch.values()) {
+          expect(unitCalls.length).toBeLessThanOrEqual(s.maxAttempts);
+          expect(unitCalls.map((call) => call.attempt)).toEqual(unitCalls.map((_, i) => i + 1));
+        }
+
+        // (e) no sliding window of WINDOW_MS ever holds more than the request limit.
+        if (s.requestsPerWindow !== undefined) {
+          for (const call of calls) {
+            const inWindow = calls.filter((other) => other.start > call.start - WINDOW_MS && other.start <= call.start).length;
+            expect(inWindow).toBeLessThanOrEqual(s.requestsPerWindow);
+          }
+        }
+
+        // Stopping early (unsubscribe, break) aborts in-flight calls and leaves no timer of ours behind.
+        expect(inFlight).toBe(0);
+        for (const call of calls) expect(call.start).toBeLessThanOrEqual(stoppedAt);
+        expect(library.pending()).toBe(0);
+      }),
+      { seed: 20261123, numRuns: 1500 },
+    );
+  }, 120_000);
+});
