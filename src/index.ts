@@ -8,6 +8,7 @@
  */
 export { bufferByTokens, type BufferByTokensOptions } from './operators/bufferByTokens.js';
 export { getTokenizer, resolveTokenizer, utf8Length } from './backends/tokenizers.js';
+export * from './backends/simulated.js';
 export type { Batch, CloseReason, EncodingName, Tokenizer, TokenizerSpec } from './types.js';
 export {
   AbortError,
