@@ -214,6 +214,21 @@ describe('simulated rate limits', () => {
     await expect(model.handler(await batchOf(101), makeContext().context)).rejects.toBeInstanceOf(ContextOverflowError);
   });
 
+  it('stays exact over thousands of calls in a full window (pruning and compaction)', async () => {
+    const { scheduler, model } = virtualModel({ task: 'embed', rpm: 2000, tpm: 2000, latency: noLatency });
+    const batch = await makeBatch(['x'], { tokenizer: chars });
+    const calls = 5000;
+    for (let i = 0; i < calls; i++) {
+      advanceTo(scheduler, i * 30);
+      track(model.handler(batch, makeContext().context));
+    }
+    advanceTo(scheduler, (calls - 1) * 30);
+    await settle();
+    expect(model.stats()).toMatchObject({ calls, answered: calls, failures: { rateLimit: 0 } });
+    // 2,000 calls of one token each in the last minute: both limits are full until the oldest leaves, 30 ms on.
+    await expect(model.handler(batch, makeContext().context)).rejects.toMatchObject({ name: 'RateLimitError', retryAfterMs: 30 });
+  });
+
   it('property: retryAfterMs is the exact earliest admission time, for any sequence of calls', async () => {
     const batches = new Map<number, Awaited<ReturnType<typeof makeBatch<string>>>>();
     for (let tokens = 1; tokens <= 40; tokens++) batches.set(tokens, await makeBatch(['x'.repeat(tokens)], { tokenizer: chars }));

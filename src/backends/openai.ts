@@ -62,7 +62,11 @@ export interface OpenAIChatOptions<T, R> extends OpenAIConnectionOptions {
   prompt: string;
   /** The text of an item. Default: the item itself, which must then be a string. */
   text?: (item: T) => string;
-  /** JSON Schema of one item's result. Default `{ type: 'string' }`. */
+  /**
+   * JSON Schema of one item's result. Default `{ type: 'string' }`. With `'json_schema'` it is sent
+   * in strict mode, so objects must list every property in `required` and set
+   * `additionalProperties: false` (OpenAI's structured-output rules).
+   */
   resultSchema?: Record<string, unknown>;
   /**
    * Checks and converts one item's result; throw to reject it (it then counts as unanswered). Default:

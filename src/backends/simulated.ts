@@ -226,6 +226,41 @@ interface Admitted {
   readonly tokens: number;
 }
 
+/** The calls admitted in the last minute, oldest first, with a running token total. */
+class SlidingWindow {
+  #entries: Admitted[] = [];
+  #head = 0;
+  #tokens = 0;
+
+  push(entry: Admitted): void {
+    this.#entries.push(entry);
+    this.#tokens += entry.tokens;
+  }
+
+  /** The wait until a call of `tokens` tokens is admitted (0: now), after pruning what expired by `now`. */
+  wait(now: number, tokens: number, rpm: number | undefined, tpm: number | undefined): number {
+    const entries = this.#entries;
+    while (this.#head < entries.length && entries[this.#head]!.time + WINDOW_MS <= now) this.#tokens -= entries[this.#head++]!.tokens;
+    // Compact now and then, so pruning stays O(1) amortized and the array does not grow without bound.
+    if (this.#head > 1024 && this.#head * 2 > entries.length) {
+      this.#entries = entries.slice(this.#head);
+      this.#head = 0;
+    }
+    const live = this.#entries.length - this.#head;
+    let wait = 0;
+    if (rpm !== undefined && live >= rpm) wait = this.#entries[this.#entries.length - rpm]!.time + WINDOW_MS - now;
+    if (tpm !== undefined) {
+      // Oldest first: each expiry frees its tokens; the call fits once enough have gone.
+      let used = this.#tokens;
+      for (let i = this.#head; used + tokens > tpm && i < this.#entries.length; i++) {
+        used -= this.#entries[i]!.tokens;
+        wait = Math.max(wait, this.#entries[i]!.time + WINDOW_MS - now);
+      }
+    }
+    return wait;
+  }
+}
+
 /**
  * An embedded model for examples, tests and benchmarks: deterministic answers, a latency model,
  * a context window, RPM and TPM limits, seeded faults, usage and cost. No API key, no server.
@@ -253,7 +288,8 @@ interface Admitted {
  * - **Usage**: each answered call reports `{ usage, model }` through `context.report` and adds its
  *   cost to {@link SimulatedModel.stats}.
  *
- * The sliding window holds one entry per call admitted in the last 60 seconds, pruned on each call.
+ * The sliding window holds one entry per call admitted in the last 60 seconds (none without limits),
+ * pruned on each call.
  * The handler never retries by itself.
  *
  * @example
@@ -290,27 +326,9 @@ export function simulatedModel<T = string, K extends SimulatedTask = SimulatedTa
   // Separate streams, so that turning jitter on or off does not move the faults.
   const faultRandom = seededRandom(seed);
   const jitterRandom = seededRandom(seed ^ 0x5bd1e995);
-  const window: Admitted[] = [];
+  const window = rpm === undefined && tpm === undefined ? undefined : new SlidingWindow();
   const counters = { calls: 0, answered: 0, items: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
   const failures = { contextOverflow: 0, rateLimit: 0, transient: 0, hang: 0, short: 0, aborted: 0 };
-
-  /** The wait until a call of `tokens` tokens is admitted, 0 if now; prunes expired entries. */
-  const admissionWait = (now: number, tokens: number): number => {
-    let expired = 0;
-    while (expired < window.length && window[expired]!.time + WINDOW_MS <= now) expired++;
-    if (expired > 0) window.splice(0, expired);
-    let wait = 0;
-    if (rpm !== undefined && window.length >= rpm) wait = window[window.length - rpm]!.time + WINDOW_MS - now;
-    if (tpm !== undefined) {
-      let used = 0;
-      for (const entry of window) used += entry.tokens;
-      for (let i = 0; used + tokens > tpm && i < window.length; i++) {
-        used -= window[i]!.tokens;
-        wait = Math.max(wait, window[i]!.time + WINDOW_MS - now);
-      }
-    }
-    return wait;
-  };
 
   const handler = (batch: Batch<T>, context: HandlerContext): Promise<readonly SimulatedResult<K>[]> => {
     counters.calls++;
@@ -345,7 +363,7 @@ export function simulatedModel<T = string, K extends SimulatedTask = SimulatedTa
       );
     }
     const now = scheduler.now();
-    const wait = admissionWait(now, tokens);
+    const wait = window?.wait(now, tokens, rpm, tpm) ?? 0;
     if (wait > 0) {
       failures.rateLimit++;
       return Promise.reject(
@@ -354,7 +372,7 @@ export function simulatedModel<T = string, K extends SimulatedTask = SimulatedTa
         }),
       );
     }
-    window.push({ time: now, tokens });
+    window?.push({ time: now, tokens });
 
     const draw = faultRandom();
     const fault =
