@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { VirtualTimeScheduler } from 'rxjs';
+import { defer, from, lastValueFrom, mergeMap, retry, timer, toArray, VirtualTimeScheduler } from 'rxjs';
+import { bufferByTokens } from '../src/operators/bufferByTokens.js';
 import { describe, expect, it } from 'vitest';
 import {
   SIMULATED_PRICES,
@@ -361,6 +362,42 @@ describe('simulated abort', () => {
     const error = await model.handler(batch, other.context).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AbortError);
     expect((error as AbortError).cause).toBe(other.controller.signal.reason);
+  });
+});
+
+describe('simulated model in an RxJS chain, in virtual time', () => {
+  it('drives batches from bufferByTokens, retrying rate limits after exactly retryAfterMs', async () => {
+    const { scheduler, model } = virtualModel({ task: 'translate', rpm: 2, latency: { baseMs: 100, perInputTokenMs: 0, perOutputTokenMs: 0, jitter: 0 } });
+    const items = ['one', 'two', 'three', 'four', 'five', 'six'];
+    const finishedAt: number[] = [];
+    const results$ = from(items).pipe(
+      bufferByTokens({ maxTokens: 1, scheduler }),
+      mergeMap(
+        (batch) =>
+          defer(() => model.handler(batch, makeContext().context)).pipe(
+            retry({ delay: (error: RateLimitError) => timer(error.retryAfterMs!, scheduler) }),
+            mergeMap((results) => {
+              finishedAt.push(scheduler.now());
+              return results;
+            }),
+          ),
+        6,
+      ),
+      toArray(),
+    );
+    const done = track(lastValueFrom(results$));
+    // Each step: let promise callbacks schedule their actions, then run the earliest due.
+    for (let step = 0; step < 20 && done.state === 'pending'; step++) {
+      await settle();
+      const next = scheduler.actions.find((action) => !action.closed);
+      if (next) advanceTo(scheduler, Math.max(scheduler.now(), next.delay));
+    }
+    await settle();
+    expect(done.state).toBe('resolved');
+    expect([...(done.value as string[])].sort()).toEqual(items.map(simulatedTranslate).sort());
+    // Two calls a minute: answers 100 ms after admission at 0, 60,000 and 120,000.
+    expect(finishedAt).toEqual([100, 100, 60_100, 60_100, 120_100, 120_100]);
+    expect(model.stats().failures.rateLimit).toBe(4 + 2);
   });
 });
 
