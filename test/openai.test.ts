@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   AbortError,
   BatchResultMismatchError,
@@ -487,6 +487,13 @@ describe('openAIChat', () => {
     expect(() => openAIChat({ model: 'm', prompt: PROMPT, client: {} as never })).toThrow(/^client:/);
     expect(() => openAIChat({ model: 'm', prompt: PROMPT, apiKey: 'k', parse: 'no' as never })).toThrow(/^parse:/);
     expect(() => openAIChat({ model: 'm', prompt: PROMPT, apiKey: 'k', repair: 1 as never })).toThrow(/^repair:/);
+    expect(() => openAIChat({ model: 'm', prompt: PROMPT, apiKey: 'k', body: { stream: true } })).toThrow(/^body\.stream:/);
+    vi.stubEnv('OPENAI_API_KEY', undefined);
+    try {
+      expect(() => openAIChat({ model: 'm', prompt: PROMPT })).toThrow(/pass apiKey, set OPENAI_API_KEY, or pass a client/);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });
 

@@ -312,6 +312,7 @@ export function openAIChat<T = string, R = string>(
     });
   const format = oneOf(raw.responseFormat, 'responseFormat', ['json_schema', 'json_object', 'text'], 'json_schema');
   const body = optionalRecord(raw.body, 'body') ?? {};
+  if (body.stream) throw new TypeError('body.stream: streaming responses are not supported (a batch is answered as one JSON object)');
   if (raw.repair !== undefined && typeof raw.repair !== 'boolean') throw new TypeError('repair: expected a boolean');
   const repair = raw.repair ?? true;
   const client = makeClient(raw, 'openAIChat');
