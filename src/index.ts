@@ -15,6 +15,7 @@ export { isRetryable, type RetryOptions } from './internal/retry.js';
 export type { ChunkOptions } from './internal/splitting.js';
 export { isDuplicate, isFailure, isOk } from './outcomes.js';
 export { getTokenizer, resolveTokenizer, utf8Length } from './backends/tokenizers.js';
+export * from './backends/simulated.js';
 export type {
   Batch,
   BatchHandler,
