@@ -13,6 +13,7 @@ export { orderedResults, type OrderedResultsOptions } from './operators/orderedR
 export { rateLimiter, type RateLimiter, type RateLimiterOptions, type RateLimitGrant } from './internal/rate-limiter.js';
 export { isRetryable, type RetryOptions } from './internal/retry.js';
 export type { ChunkOptions } from './internal/splitting.js';
+export type { TelemetryOptions } from './internal/telemetry.js';
 export { isDuplicate, isFailure, isOk } from './outcomes.js';
 export { getTokenizer, resolveTokenizer, utf8Length } from './backends/tokenizers.js';
 export * from './backends/simulated.js';

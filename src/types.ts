@@ -143,7 +143,7 @@ export interface HandlerContext {
   /** How deep `splitOnOverflow` has split this batch (0: not split). */
   readonly splitDepth: number;
   /** Report billed usage and rate-limit headers: they settle the rate limiter and feed telemetry. */
-  report(facts: { usage?: Usage; rateLimit?: RateLimitHint; model?: string }): void;
+  report(facts: { usage?: Usage; rateLimit?: RateLimitHint; model?: string; operation?: string }): void;
 }
 
 /**

@@ -6,6 +6,7 @@ import { Envelope, ItemFailure, type Link } from './chain.js';
 import type { Core, Sink } from './core.js';
 import { itemAsText, TokenMeter, type TextOf } from './meter.js';
 import type { SplitPolicy } from './splitting.js';
+import { Telemetry, telemetrySettings, type TelemetryOptions, type TelemetrySettings } from './telemetry.js';
 import { nonNegative, oneOf, optionalFunction, optionalPositive, positiveNumber, requireObject, scheduler } from './options.js';
 
 /** The rules a batch is formed under (validated options of bufferByTokens and groupByLength). */
@@ -18,6 +19,7 @@ export interface BatchRules<T> {
   readonly itemOverheadTokens: number;
   readonly oversize: 'alone' | 'error';
   readonly scheduler: SchedulerLike;
+  readonly telemetry: TelemetrySettings;
 }
 
 /**
@@ -101,11 +103,13 @@ export class BatchingCore<T> implements Core<unknown> {
   readonly #chained: boolean;
   readonly #route: (envelope: Envelope<T>) => number;
   readonly #lanes: (OpenBatch<T> | undefined)[];
+  readonly #telemetry: Telemetry;
   #nextBatchIndex = 0;
   #done = false;
 
-  constructor(rules: BatchRules<T>, sink: Sink<unknown>, link: Link | undefined, lanes = 1, route: (envelope: Envelope<T>) => number = () => 0) {
+  constructor(rules: BatchRules<T>, sink: Sink<unknown>, link: Link | undefined, stage: string, lanes = 1, route: (envelope: Envelope<T>) => number = () => 0) {
     this.#rules = rules;
+    this.#telemetry = new Telemetry(rules.telemetry, stage);
     this.#sink = sink;
     this.#chained = link !== undefined;
     this.#route = route;
@@ -124,6 +128,7 @@ export class BatchingCore<T> implements Core<unknown> {
       return;
     }
     const envelope = input as Envelope<T>;
+    this.#telemetry.itemsIn(1);
     try {
       this.#add(envelope);
     } catch (error) {
@@ -245,8 +250,16 @@ export class BatchingCore<T> implements Core<unknown> {
   }
 
   #emit(entries: readonly Envelope<T>[], reason: CloseReason, oversize: boolean): void {
-    const { maxTokens, meter, batchOverheadTokens, itemOverheadTokens } = this.#rules;
-    this.#sink.emit(new TokenBatch(entries, this.#nextBatchIndex++, reason, oversize, maxTokens, meter, batchOverheadTokens, itemOverheadTokens));
+    const { maxTokens, meter, batchOverheadTokens, itemOverheadTokens, scheduler } = this.#rules;
+    const batch = new TokenBatch(entries, this.#nextBatchIndex++, reason, oversize, maxTokens, meter, batchOverheadTokens, itemOverheadTokens);
+    if (this.#telemetry.metrics) {
+      try {
+        this.#telemetry.batchClosed(batch, scheduler.now());
+      } catch {
+        // A count that fails here fails again, visibly, where the batch is used.
+      }
+    }
+    this.#sink.emit(batch);
   }
 }
 
@@ -261,6 +274,7 @@ export interface BatchRuleOptions<T> {
   itemOverheadTokens?: number;
   oversize?: 'alone' | 'error';
   scheduler?: SchedulerLike;
+  telemetry?: TelemetryOptions | false;
 }
 
 /** Validate the shared options, throwing at creation with the option's name. */
@@ -278,5 +292,6 @@ export function parseBatchRules<T>(raw: unknown, operator: string): BatchRules<T
     oversize: oneOf(options.oversize, 'oversize', ['alone', 'error'], 'alone'),
     scheduler: scheduler(options.scheduler, 'scheduler'),
     meter: new TokenMeter(textOf, resolveTokenizer(options.tokenizer)),
+    telemetry: telemetrySettings(options.telemetry),
   };
 }

@@ -7,6 +7,7 @@
  * duplicates travel down the chain while a plain subscriber still sees plain values.
  */
 
+import { context, trace, type SpanContext } from '@opentelemetry/api';
 import type { Outcome } from '../types.js';
 
 /** The key under which a tokenbatch stream offers its raw chain events. */
@@ -50,11 +51,15 @@ export class Envelope<T> {
   outcome: Outcome<T, unknown> | undefined = undefined;
   /** Duplicates waiting for this item's outcome. */
   waiters: DuplicateNotice<T>[] | undefined = undefined;
+  /** The span that was active where the item arrived: batch spans link to it. */
+  spanContext: SpanContext | undefined = undefined;
   constructor(
     readonly index: number,
     readonly item: T,
     readonly arrivedAt: number,
-  ) {}
+  ) {
+    this.spanContext = trace.getSpanContext(context.active());
+  }
 }
 
 /** An item that could not be measured or sent; in a chain it becomes that item's failed outcome. */

@@ -3,6 +3,7 @@ import { BatchingCore, parseBatchRules, TokenBatch } from '../internal/batcher.j
 import { Envelope } from '../internal/chain.js';
 import { HIDDEN, type OperatorSpec } from '../internal/core.js';
 import { rxOperator } from '../internal/rx-face.js';
+import type { TelemetryOptions } from '../internal/telemetry.js';
 import type { Batch, TokenizerSpec } from '../types.js';
 
 /**
@@ -43,13 +44,15 @@ export interface BufferByTokensOptions<T> {
   oversize?: 'alone' | 'error';
   /** Where time comes from (for `maxWaitMs`). Default: RxJS `asyncScheduler`. */
   scheduler?: SchedulerLike;
+  /** Tracer and meter for this operator's instruments, or `false` for none. Default: the global OpenTelemetry API. */
+  telemetry?: TelemetryOptions | false;
 }
 
 /** The operator's logic for both faces. */
 export function bufferByTokensSpec<T>(options: BufferByTokensOptions<T>): OperatorSpec<unknown, unknown, Batch<T>> {
   const rules = parseBatchRules<T>(options, 'bufferByTokens');
   return {
-    create: (sink, link) => new BatchingCore<T>(rules, sink, link),
+    create: (sink, link) => new BatchingCore<T>(rules, sink, link, 'buffer'),
     adopt: (value, numbering) => new Envelope(numbering.next++, value as T, rules.scheduler.now()),
     reveal: (output) => (output instanceof TokenBatch ? (output as TokenBatch<T>) : HIDDEN),
   };

@@ -11,6 +11,7 @@ import { rateLimiter, type RateLimiter, type RateLimiterOptions, type RateLimitG
 import { retryPolicy, type RetryOptions, type RetryPolicy } from '../internal/retry.js';
 import { chunkText, halve } from '../internal/splitting.js';
 import { rxOperator } from '../internal/rx-face.js';
+import { Telemetry, telemetrySettings, type AttemptFacts, type AttemptSpan, type TelemetryOptions, type TelemetrySettings } from '../internal/telemetry.js';
 import type { Batch, BatchHandler, HandlerContext, Outcome } from '../types.js';
 
 /**
@@ -54,6 +55,8 @@ export interface MergeBatchesOptions<T> {
   classifyError?: (error: unknown) => Error;
   /** Where time comes from (timeouts, backoff, rate limits). Default: RxJS `asyncScheduler`. */
   scheduler?: SchedulerLike;
+  /** Tracer and meter for batch spans and instruments, or `false` for none. Default: the global OpenTelemetry API. */
+  telemetry?: TelemetryOptions | false;
 }
 
 interface Settings<T> {
@@ -67,6 +70,7 @@ interface Settings<T> {
   failFast: boolean;
   classifyError: ((error: unknown) => Error) | undefined;
   scheduler: SchedulerLike;
+  telemetry: TelemetrySettings;
 }
 
 function parseSettings<T>(raw: MergeBatchesOptions<T> | undefined): Settings<T> {
@@ -89,6 +93,7 @@ function parseSettings<T>(raw: MergeBatchesOptions<T> | undefined): Settings<T> 
     failFast: options.failFast === true,
     classifyError: optionalFunction(options.classifyError, 'classifyError'),
     scheduler,
+    telemetry: telemetrySettings(options.telemetry),
   };
 }
 
@@ -134,6 +139,7 @@ class MergeCore<T, R> implements Core<unknown> {
   readonly #timers = new Set<Subscription>();
   readonly #sleepers = new Set<() => void>();
   readonly #waiting = new Set<DuplicateNotice<T>>();
+  readonly #telemetry: Telemetry;
   #open = 0;
   #running = 0;
   #loose = 0;
@@ -146,6 +152,7 @@ class MergeCore<T, R> implements Core<unknown> {
     this.#settings = settings;
     this.#sink = sink;
     this.#ordered = link?.holdsOutcomes === true;
+    this.#telemetry = new Telemetry(settings.telemetry, 'merge');
     if (link) link.release = (index) => this.#release(index);
   }
 
@@ -194,6 +201,7 @@ class MergeCore<T, R> implements Core<unknown> {
       for (const entry of batch.entries) this.#settle(entry, { ok: false, error, attempts: 0, depth: batch.splitDepth }, undefined);
       return;
     }
+    this.#telemetry.itemsEntered(batch.entries.length);
     this.#queue.push(batch);
     this.#pump();
   }
@@ -204,6 +212,7 @@ class MergeCore<T, R> implements Core<unknown> {
       const slot: Slot = { running: true, unreleased: 0, freed: false };
       this.#open++;
       this.#running++;
+      this.#telemetry.inFlight(1);
       this.#runSlot(batch, slot).catch((error: unknown) => this.#terminate(error));
     }
   }
@@ -215,6 +224,7 @@ class MergeCore<T, R> implements Core<unknown> {
     });
     slot.running = false;
     this.#running--;
+    this.#telemetry.inFlight(-1);
     this.#maybeFree(slot);
     this.#checkDone();
     this.#sink.flush();
@@ -243,12 +253,14 @@ class MergeCore<T, R> implements Core<unknown> {
     const policy = unit.split;
     if (attempt.error instanceof ContextOverflowError && policy && depth < policy.maxSplitDepth) {
       if (unit.entries.length > 1) {
+        this.#telemetry.split();
         const [left, right] = halve(unit.entries, unit.meter);
         await this.#solve(unit.part(left), deliver);
         await this.#solve(unit.part(right), deliver);
         return;
       }
       if (policy.chunk) {
+        this.#telemetry.split();
         deliver(unit.entries, [await this.#chunked(unit, attempt)]);
         return;
       }
@@ -312,10 +324,17 @@ class MergeCore<T, R> implements Core<unknown> {
       this.#controllers.add(controller);
       let timer: Subscription | undefined;
       let grant: RateLimitGrant | undefined;
+      let span: AttemptSpan | undefined;
+      const facts: AttemptFacts = {};
       try {
-        if (limiter) grant = await limiter.acquire(this.#weight(unit), controller.signal);
+        if (limiter) {
+          const asked = scheduler.now();
+          grant = await limiter.acquire(this.#weight(unit), controller.signal);
+          if (scheduler.now() > asked) this.#telemetry.rateLimitWaited();
+        }
         // Cancelled while it waited its turn: the handler must not be called at all.
         controller.signal.throwIfAborted();
+        span = this.#telemetry.startAttempt(unit, attempt, scheduler.now());
         if (timeoutMs !== undefined) {
           timer = scheduler.schedule(() => controller.abort(new TimeoutError(`attempt ${attempt} took longer than timeoutMs (${timeoutMs} ms)`)), timeoutMs);
           this.#timers.add(timer);
@@ -324,22 +343,31 @@ class MergeCore<T, R> implements Core<unknown> {
           signal: controller.signal,
           attempt,
           splitDepth: unit.splitDepth,
-          report: (facts) => {
-            if (facts.usage && grant) grant.settle(facts.usage.inputTokens + facts.usage.outputTokens);
-            if (facts.rateLimit) limiter?.observe(facts.rateLimit);
+          report: (reported) => {
+            if (reported.usage && grant) grant.settle(reported.usage.inputTokens + reported.usage.outputTokens);
+            if (reported.rateLimit) limiter?.observe(reported.rateLimit);
+            if (reported.usage) facts.usage = reported.usage;
+            if (reported.model) facts.model = reported.model;
+            if (reported.operation) facts.operation = reported.operation;
           },
         };
-        const values = await handlerResult(this.#handler(unit, context), controller.signal);
+        const running = span;
+        const values = await handlerResult(running.run(() => this.#handler(unit, context)), controller.signal);
         if (!Array.isArray(values) || values.length !== unit.entries.length) {
           const received = Array.isArray(values) ? values.length : 0;
           throw new BatchResultMismatchError(`the handler returned ${received} results for ${unit.entries.length} items`, unit.entries.length, received);
         }
+        span.end(undefined, facts, scheduler.now());
+        span = undefined;
         return { ok: true, values, attempts: attempt };
       } catch (raw) {
         const error = this.#classify(raw);
+        span?.end(error, facts, scheduler.now());
+        span = undefined;
         if (this.#done || error instanceof ContextOverflowError) return { ok: false, error, attempts: attempt };
         if (error instanceof RateLimitError && error.retryAfterMs !== undefined) limiter?.pause(error.retryAfterMs);
         if (attempt >= retry.maxAttempts || !retry.retryable(error)) return { ok: false, error, attempts: attempt };
+        this.#telemetry.retried();
         await this.#sleep(retry.delay(attempt, error));
         if (this.#done) return { ok: false, error: new AbortError('the consumer went away'), attempts: attempt };
       } finally {
@@ -391,6 +419,7 @@ class MergeCore<T, R> implements Core<unknown> {
     const base = { index: entry.index, item: entry.item, splitDepth: result.depth, attempts: result.attempts };
     const outcome: Outcome<T, R> = result.ok ? { ...base, ok: true, value: result.value as R } : { ...base, ok: false, error: result.error };
     entry.outcome = outcome;
+    this.#telemetry.outcome(outcome, entry.arrivedAt, this.#settings.scheduler.now());
     this.#emit(outcome, slot);
     const waiters = entry.waiters;
     entry.waiters = undefined;
@@ -412,6 +441,7 @@ class MergeCore<T, R> implements Core<unknown> {
     const base = { index: notice.envelope.index, item: notice.envelope.item, duplicateOf: of.index, splitDepth: 0, attempts: 0 };
     const outcome: Outcome<T, R> = of.ok ? { ...base, ok: true, value: of.value } : { ...base, ok: false, error: of.error };
     notice.envelope.outcome = outcome;
+    this.#telemetry.outcome(outcome, notice.envelope.arrivedAt, this.#settings.scheduler.now());
     this.#emit(outcome, undefined);
   }
 
