@@ -36,10 +36,14 @@ export function halve<T>(entries: readonly Envelope<T>[], meter: TokenMeter<T>):
   const total = weights.reduce((sum, weight) => sum + weight, 0);
   let running = 0;
   let cut = 1;
+  let best = Number.POSITIVE_INFINITY;
   for (let i = 0; i < entries.length - 1; i++) {
     running += weights[i] as number;
-    cut = i + 1;
-    if (running * 2 >= total) break;
+    const imbalance = Math.abs(2 * running - total);
+    if (imbalance < best) {
+      best = imbalance;
+      cut = i + 1;
+    }
   }
   return [entries.slice(0, cut), entries.slice(cut)];
 }

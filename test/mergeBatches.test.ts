@@ -1,0 +1,403 @@
+import { from as ixFrom } from 'ix/asynciterable';
+import { defer, from, Observable, Subject, VirtualTimeScheduler } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import {
+  BatchResultMismatchError,
+  ContextOverflowError,
+  mergeBatches,
+  orderedResults,
+  QueueOverflowError,
+  QuotaExhaustedError,
+  RateLimitError,
+  splitOnOverflow,
+  TimeoutError,
+  TransientError,
+  bufferByTokens,
+  type BatchHandler,
+  type Outcome,
+} from '../src/index.js';
+import * as iterable from '../src/iterable.js';
+import { runVirtual, trackedScheduler } from './support/virtual-time.js';
+
+const charTokens = (text: string) => text.length;
+
+/** Run an RxJS chain to completion in virtual time, recording outcomes with their emission times. */
+async function collect<R>(scheduler: VirtualTimeScheduler, chain: Observable<Outcome<string, R>>) {
+  const seen: { outcome: Outcome<string, R>; at: number }[] = [];
+  await runVirtual(scheduler, () => new Promise<void>((resolve, reject) => chain.subscribe({ next: (outcome) => seen.push({ outcome, at: scheduler.now() }), error: reject, complete: resolve })));
+  return seen;
+}
+
+/** A handler answering `v:<item>` after `durations[call]` virtual ms, recording calls. */
+function timedHandler(scheduler: VirtualTimeScheduler, durations: (items: readonly string[], attempt: number) => number | Error) {
+  const calls: { items: readonly string[]; start: number; attempt: number; signal: AbortSignal }[] = [];
+  const handler: BatchHandler<string, string> = (batch, { signal, attempt }) => {
+    calls.push({ items: batch.items, start: scheduler.now(), attempt, signal });
+    const plan = durations(batch.items, attempt);
+    return new Promise((resolve, reject) => {
+      const delay = plan instanceof Error ? 1 : plan;
+      const timer = scheduler.schedule(() => (plan instanceof Error ? reject(plan) : resolve(batch.items.map((item) => `v:${item}`))), delay);
+      signal.addEventListener('abort', () => {
+        timer.unsubscribe();
+        reject(signal.reason);
+      });
+    });
+  };
+  return { handler, calls };
+}
+
+describe('mergeBatches', () => {
+  it('runs a sliding window: a new batch starts the moment any one finishes, not in waves', async () => {
+    const scheduler = new VirtualTimeScheduler();
+    const lengths: Record<string, number> = { a: 100, b: 10, c: 10, d: 10 };
+    const { handler, calls } = timedHandler(scheduler, (items) => lengths[items[0] as string] as number);
+    await collect(scheduler, from([['a'], ['b'], ['c'], ['d']]).pipe(mergeBatches(handler, { concurrency: 2, scheduler })));
+    expect(calls.map((call) => [call.items[0], call.start])).toEqual([
+      ['a', 0],
+      ['b', 0],
+      ['c', 10],
+      ['d', 20],
+    ]);
+  });
+
+  it('emits outcomes in completion order, numbering the items of plain arrays', async () => {
+    const scheduler = new VirtualTimeScheduler();
+    const { handler } = timedHandler(scheduler, (items) => (items[0] === 'a' ? 50 : 5));
+    const seen = await collect(scheduler, from([['a', 'b'], ['c']]).pipe(mergeBatches(handler, { concurrency: 2, scheduler })));
+    expect(seen.map(({ outcome, at }) => [outcome.index, outcome.item, outcome.ok && outcome.value, at])).toEqual([
+      [2, 'c', 'v:c', 5],
+      [0, 'a', 'v:a', 50],
+      [1, 'b', 'v:b', 50],
+    ]);
+  });
+
+  it('retries with backoff, honours retryAfterMs, and reports attempts', async () => {
+    const scheduler = new VirtualTimeScheduler();
+    const { handler, calls } = timedHandler(scheduler, (_, attempt) => (attempt === 1 ? new RateLimitError('slow down', { retryAfterMs: 700 }) : attempt === 2 ? new TransientError('502') : 5));
+    const seen = await collect(scheduler, from([['a']]).pipe(mergeBatches(handler, { scheduler, retry: { maxAttempts: 3, baseDelayMs: 100, random: () => 0.5 } })));
+    // attempt 1 fails at 1 ms; wait 700 + 10% of a jittered 50 ms; attempt 2 fails 1 ms later; then 0.5 * 200 ms.
+    expect(calls.map((call) => call.start)).toEqual([0, 706, 807]);
+    expect(seen[0]?.outcome).toMatchObject({ index: 0, ok: true, value: 'v:a', attempts: 3 });
+  });
+
+  it('fails items after maxAttempts, never retries quota exhaustion, and keeps the stream alive', async () => {
+    const scheduler = new VirtualTimeScheduler();
+    const { handler, calls } = timedHandler(scheduler, (items) => (items[0] === 'q' ? new QuotaExhaustedError('no credit') : items[0] === 't' ? new TransientError('503') : 1));
+    const seen = await collect(scheduler, from([['q'], ['t'], ['ok']]).pipe(mergeBatches(handler, { scheduler, retry: { maxAttempts: 2, baseDelayMs: 1 } })));
+    const byItem = Object.fromEntries(seen.map(({ outcome }) => [outcome.item, outcome]));
+    expect(byItem.q).toMatchObject({ ok: false, attempts: 1 });
+    expect((byItem.q as { error: Error }).error).toBeInstanceOf(QuotaExhaustedError);
+    expect(byItem.t).toMatchObject({ ok: false, attempts: 2 });
+    expect(byItem.ok).toMatchObject({ ok: true, value: 'v:ok' });
+    expect(calls.filter((call) => call.items[0] === 'q')).toHaveLength(1);
+  });
+
+  it('aborts an attempt after timeoutMs with a TimeoutError, and retries it', async () => {
+    const scheduler = new VirtualTimeScheduler();
+    const { handler, calls } = timedHandler(scheduler, (_, attempt) => (attempt === 1 ? 1000 : 5));
+    const seen = await collect(scheduler, from([['a']]).pipe(mergeBatches(handler, { scheduler, timeoutMs: 100, retry: { maxAttempts: 2, baseDelayMs: 10, random: () => 0 } })));
+    expect(calls[0]?.signal.aborted).toBe(true);
+    expect(calls[0]?.signal.reason).toBeInstanceOf(TimeoutError);
+    expect(calls.map((call) => call.start)).toEqual([0, 100]);
+    expect(seen[0]?.outcome).toMatchObject({ ok: true, attempts: 2 });
+  });
+
+  it('fails every item of a batch whose handler returns the wrong number of results', async () => {
+    const seen: Outcome<string, string>[] = [];
+    await new Promise<void>((resolve) =>
+      from([['a', 'b', 'c']])
+        .pipe(mergeBatches(async () => ['only one'], { retry: false }))
+        .subscribe({ next: (outcome) => seen.push(outcome), complete: resolve }),
+    );
+    expect(seen).toHaveLength(3);
+    for (const outcome of seen) {
+      expect(outcome.ok).toBe(false);
+      const error = (outcome as { error: BatchResultMismatchError }).error;
+      expect(error).toBeInstanceOf(BatchResultMismatchError);
+      expect([error.expected, error.received]).toEqual([3, 1]);
+    }
+  });
+
+  it('accepts handlers that answer with an Observable or an AsyncIterable', async () => {
+    const viaObservable: BatchHandler<string, number> = (batch) => defer(() => [batch.items.map((item) => item.length)]);
+    const viaIterable: BatchHandler<string, number> = async function* (batch) {
+      yield batch.items.map((item) => item.length * 10);
+    };
+    for (const [handler, expected] of [
+      [viaObservable, [1, 2]],
+      [viaIterable, [10, 20]],
+    ] as const) {
+      const values: unknown[] = [];
+      await new Promise<void>((resolve, reject) =>
+        from([['a', 'bb']])
+          .pipe(mergeBatches(handler))
+          .subscribe({ next: (outcome) => values.push(outcome.ok && outcome.value), error: reject, complete: resolve }),
+      );
+      expect(values).toEqual(expected);
+    }
+  });
+
+  it("with failFast ends the stream with the first failure's error, after emitting its outcome", async () => {
+    const seen: Outcome<string, string>[] = [];
+    const error = await new Promise<unknown>((resolve) =>
+      from([['a'], ['b']])
+        .pipe(mergeBatches(async (batch) => (batch.items[0] === 'a' ? Promise.reject(new QuotaExhaustedError('no credit')) : ['v']), { concurrency: 1, failFast: true }))
+        .subscribe({ next: (outcome) => seen.push(outcome), error: resolve }),
+    );
+    expect(error).toBeInstanceOf(QuotaExhaustedError);
+    expect(seen.map((outcome) => [outcome.index, outcome.ok])).toEqual([[0, false]]);
+  });
+
+  it('unsubscribing aborts every in-flight handler and clears all timers', async () => {
+    const clock = new VirtualTimeScheduler();
+    const scheduler = trackedScheduler(clock);
+    const signals: AbortSignal[] = [];
+    const handler: BatchHandler<string, string> = (_batch, { signal }) => {
+      signals.push(signal);
+      return new Promise(() => {}); // never answers on its own
+    };
+    const subscription = from([['a'], ['b'], ['c']])
+      .pipe(mergeBatches(handler, { concurrency: 2, scheduler, timeoutMs: 1000 }))
+      .subscribe();
+    expect(signals).toHaveLength(2);
+    subscription.unsubscribe();
+    expect(signals.map((signal) => signal.aborted)).toEqual([true, true]);
+    expect(scheduler.pending()).toBe(0);
+  });
+
+  it('bounds the queue of a push source: overflowing batches fail with QueueOverflowError, nothing is lost', async () => {
+    const subject = new Subject<string[]>();
+    const seen: Outcome<string, string>[] = [];
+    const release: (() => void)[] = [];
+    subject
+      .pipe(mergeBatches<string, string>((batch) => new Promise((resolve) => release.push(() => resolve(batch.items.map((item) => `v:${item}`)))), { concurrency: 1, maxQueuedBatches: 2 }))
+      .subscribe((outcome) => seen.push(outcome));
+    for (const name of ['a', 'b', 'c', 'd', 'e']) subject.next([name]);
+    // a is running, b and c wait; d and e overflow.
+    expect(seen.map((outcome) => [outcome.item, outcome.ok])).toEqual([
+      ['d', false],
+      ['e', false],
+    ]);
+    expect((seen[0] as { error: Error }).error).toBeInstanceOf(QueueOverflowError);
+    while (release.length > 0) {
+      release.shift()?.();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(seen.map((outcome) => outcome.item).sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+
+  it("with overflow: 'error' fails the stream instead", async () => {
+    const subject = new Subject<string[]>();
+    let failure: unknown;
+    subject.pipe(mergeBatches(() => new Promise<string[]>(() => {}), { concurrency: 1, maxQueuedBatches: 1, overflow: 'error' })).subscribe({ error: (error) => (failure = error) });
+    subject.next(['a']);
+    subject.next(['b']);
+    subject.next(['c']);
+    expect(failure).toBeInstanceOf(QueueOverflowError);
+  });
+
+  it('after a source error, finishes the work it received, then errors', async () => {
+    const seen: number[] = [];
+    const error = await new Promise<unknown>((resolve) =>
+      new Observable<string[]>((subscriber) => {
+        subscriber.next(['a']);
+        subscriber.error(new Error('source broke'));
+      })
+        .pipe(mergeBatches(async (batch) => batch.items))
+        .subscribe({ next: (outcome) => seen.push(outcome.index), error: resolve }),
+    );
+    expect(seen).toEqual([0]);
+    expect(error).toMatchObject({ message: 'source broke' });
+  });
+});
+
+describe('orderedResults', () => {
+  it('streams each prefix as soon as it completes, and a slow head pauses intake', async () => {
+    const scheduler = new VirtualTimeScheduler();
+    const { handler, calls } = timedHandler(scheduler, (items) => (items[0] === 'a' ? 100 : 10));
+    const seen = await collect(scheduler, from([['a'], ['b'], ['c'], ['d'], ['e']]).pipe(mergeBatches(handler, { concurrency: 2, scheduler }), orderedResults()));
+    expect(seen.map(({ outcome, at }) => [outcome.index, at])).toEqual([
+      [0, 100],
+      [1, 100],
+      [2, 110],
+      [3, 110],
+      [4, 120],
+    ]);
+    // b finished at 10, but its slot stays held until a (the head) is out: c waits for it.
+    expect(calls.map((call) => [call.items[0], call.start])).toEqual([
+      ['a', 0],
+      ['b', 0],
+      ['c', 100],
+      ['d', 100],
+      ['e', 110],
+    ]);
+  });
+
+  it('fails the stream when an outcome index repeats', async () => {
+    const outcome = { index: 0, item: 'a', ok: true as const, value: 1, splitDepth: 0, attempts: 1 };
+    const error = await new Promise<unknown>((resolve) => from([outcome, outcome]).pipe(orderedResults()).subscribe({ error: resolve }));
+    expect(String(error)).toMatch(/a second outcome for item 0/);
+  });
+});
+
+describe('splitOnOverflow', () => {
+  it('re-packs an over-budget batch before sending', async () => {
+    const sizes: number[][] = [];
+    const outcomes: number[] = [];
+    await new Promise<void>((resolve) =>
+      from([['aaaa', 'bbbb', 'cccc', 'dd']])
+        .pipe(
+          splitOnOverflow({ maxTokens: 8, tokenizer: charTokens }),
+          mergeBatches(async (batch) => {
+            sizes.push(batch.items.map((item) => item.length));
+            return batch.items;
+          }),
+          orderedResults(),
+        )
+        .subscribe({ next: (outcome) => outcomes.push(outcome.index), complete: resolve }),
+    );
+    expect(sizes).toEqual([
+      [4, 4],
+      [4, 2],
+    ]);
+    expect(outcomes).toEqual([0, 1, 2, 3]);
+  });
+
+  it('halves a batch the model refuses, recursively, and reports the split depth', async () => {
+    const window = 6;
+    const outcomes: Outcome<string, string>[] = [];
+    await new Promise<void>((resolve) =>
+      from(['aaa', 'bbb', 'ccc', 'ddd', 'eeeeeee'])
+        .pipe(
+          bufferByTokens({ maxTokens: 100, tokenizer: charTokens }),
+          splitOnOverflow(),
+          mergeBatches(async (batch) => {
+            if (batch.tokens > window) throw new ContextOverflowError('maximum context length');
+            return batch.items.map((item) => `v:${item}`);
+          }),
+          orderedResults(),
+        )
+        .subscribe({ next: (outcome) => outcomes.push(outcome), complete: resolve }),
+    );
+    expect(outcomes.map((outcome) => [outcome.index, outcome.ok, outcome.splitDepth])).toEqual([
+      // 3+3+3 | 3+7, then 3 | 3+3 and 3 | 7: the 7-token item overflows even alone.
+      [0, true, 2],
+      [1, true, 2],
+      [2, true, 2],
+      [3, true, 2],
+      [4, false, 2],
+    ]);
+    expect((outcomes[4] as { error: Error }).error).toBeInstanceOf(ContextOverflowError);
+  });
+
+  it('chunks a single item that overflows alone, with overlap, and merges the chunk results', async () => {
+    const text = Array.from({ length: 40 }, (_, i) => `w${i}`).join(' ');
+    const seenChunks: string[] = [];
+    const outcomes: Outcome<string, string>[] = [];
+    await new Promise<void>((resolve) =>
+      from([['short', text]])
+        .pipe(
+          splitOnOverflow<string, string>({ maxTokens: 30, tokenizer: charTokens, chunk: { overlapTokens: 6, merge: (parts) => parts.join('+') } }),
+          mergeBatches(async (batch) => {
+            seenChunks.push(...batch.items);
+            return batch.items.map((item) => `[${item.length}]`);
+          }),
+          orderedResults(),
+        )
+        .subscribe({ next: (outcome) => outcomes.push(outcome), complete: resolve }),
+    );
+    const chunks = seenChunks.filter((chunk) => chunk !== 'short');
+    expect(chunks.length).toBeGreaterThan(4);
+    for (const chunk of chunks) expect(chunk.length).toBeLessThanOrEqual(30);
+    // Consecutive chunks overlap, and together they cover the text from start to end.
+    expect(text.startsWith(chunks[0] as string)).toBe(true);
+    expect(text.endsWith(chunks.at(-1) as string)).toBe(true);
+    for (let i = 1; i < chunks.length; i++) {
+      const previous = chunks[i - 1] as string;
+      const head = (chunks[i] as string).slice(0, 3);
+      expect(previous.includes(head)).toBe(true);
+    }
+    expect(outcomes[1]).toMatchObject({ index: 1, item: text, ok: true, value: chunks.map((chunk) => `[${chunk.length}]`).join('+') });
+    expect(outcomes[1]?.splitDepth).toBeGreaterThan(0);
+  });
+
+  it('without chunking, an item too big even alone fails with ContextOverflowError before any call', async () => {
+    let calls = 0;
+    const outcomes: Outcome<string, string>[] = [];
+    await new Promise<void>((resolve) =>
+      from([['ok', 'x'.repeat(50)]])
+        .pipe(
+          splitOnOverflow({ maxTokens: 10, tokenizer: charTokens }),
+          mergeBatches(async (batch) => {
+            calls++;
+            return batch.items;
+          }),
+          orderedResults(),
+        )
+        .subscribe({ next: (outcome) => outcomes.push(outcome), complete: resolve }),
+    );
+    expect(calls).toBe(1);
+    expect(outcomes.map((outcome) => outcome.ok)).toEqual([true, false]);
+    expect((outcomes[1] as { error: Error }).error).toBeInstanceOf(ContextOverflowError);
+  });
+});
+
+describe('real backpressure on the async-iterable face', () => {
+  it('a 1,000,000-item source with a slow handler never runs ahead of the work', async () => {
+    const total = 1_000_000;
+    const maxItems = 1000;
+    const concurrency = 4;
+    let pulled = 0;
+    let finished = 0;
+    let worst = 0;
+    async function* source() {
+      for (let i = 0; i < total; i++) {
+        pulled++;
+        worst = Math.max(worst, pulled - finished);
+        yield 'x';
+      }
+    }
+    const handler: BatchHandler<string, number> = async (batch) => {
+      for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve)); // slow: it yields the event loop
+      return batch.items.map(() => 1);
+    };
+    const chain = ixFrom(source()).pipe(
+      iterable.bufferByTokens({ maxTokens: 1e9, maxItems, tokenizer: () => 1 }),
+      iterable.mergeBatches(handler, { concurrency }),
+      iterable.orderedResults(),
+    );
+    let expectedIndex = 0;
+    for await (const outcome of chain) {
+      if (outcome.index !== expectedIndex++) throw new Error(`out of order at ${outcome.index}`);
+      finished++;
+    }
+    expect(finished).toBe(total);
+    expect(worst).toBeLessThanOrEqual(concurrency * maxItems + maxItems + 1);
+  }, 120_000);
+
+  it('breaking out of for await aborts in-flight handlers', async () => {
+    const signals: AbortSignal[] = [];
+    const chain = ixFrom(['a', 'b', 'c', 'd']).pipe(
+      iterable.bufferByTokens({ maxTokens: 100, maxItems: 1, tokenizer: charTokens }),
+      iterable.mergeBatches<string, string>(
+        (batch, { signal }) => {
+          signals.push(signal);
+          if (batch.items[0] !== 'a') return new Promise(() => {});
+          // 'a' answers after a few turns of the event loop, once the other batches have started.
+          return (async () => {
+            for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+            return ['A'];
+          })();
+        },
+        { concurrency: 3 },
+      ),
+    );
+    for await (const outcome of chain) {
+      expect(outcome.item).toBe('a');
+      break;
+    }
+    expect(signals.length).toBeGreaterThan(1);
+    // 'a' had finished; every batch still in flight was aborted.
+    expect(signals.slice(1).every((signal) => signal.aborted)).toBe(true);
+  });
+});
