@@ -112,7 +112,7 @@ describe('mergeBatches', () => {
     expect(seen).toHaveLength(3);
     for (const outcome of seen) {
       expect(outcome.ok).toBe(false);
-      const error = (outcome as { error: BatchResultMismatchError }).error;
+      const error = (outcome as unknown as { error: BatchResultMismatchError }).error;
       expect(error).toBeInstanceOf(BatchResultMismatchError);
       expect([error.expected, error.received]).toEqual([3, 1]);
     }
