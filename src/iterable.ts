@@ -9,12 +9,14 @@
 import type { OperatorAsyncFunction } from 'ix/interfaces';
 import { iterableOperator } from './internal/iterable-face.js';
 import { bufferByTokensSpec, type BufferByTokensOptions } from './operators/bufferByTokens.js';
+import { groupByLengthSpec, type GroupByLengthOptions } from './operators/groupByLength.js';
 import { mergeBatchesSpec, type MergeBatchesOptions } from './operators/mergeBatches.js';
 import { orderedResultsSpec, type OrderedResultsOptions } from './operators/orderedResults.js';
 import { splitOnOverflowSpec, type SplitOnOverflowOptions } from './operators/splitOnOverflow.js';
 import type { Batch, BatchHandler, Outcome } from './types.js';
 
 export type { BufferByTokensOptions } from './operators/bufferByTokens.js';
+export type { GroupByLengthOptions } from './operators/groupByLength.js';
 export type { MergeBatchesOptions } from './operators/mergeBatches.js';
 export type { OrderedResultsOptions } from './operators/orderedResults.js';
 export type { SplitOnOverflowOptions } from './operators/splitOnOverflow.js';
@@ -37,6 +39,20 @@ export type { Batch, BatchHandler, CloseReason, EncodingName, HandlerContext, Ou
  */
 export function bufferByTokens<T>(options: BufferByTokensOptions<T>): OperatorAsyncFunction<T, Batch<T>> {
   return iterableOperator(bufferByTokensSpec(options)) as OperatorAsyncFunction<T, Batch<T>>;
+}
+
+/**
+ * Batches items of an async iterable by length bucket: the async-iterable face of the RxJS
+ * `groupByLength`, with the same options. Each bucket closes its batches by tokens, items or
+ * `maxWaitMs`, even while the source is silent.
+ *
+ * @example
+ * ```ts
+ * from(documents).pipe(groupByLength({ maxTokens: 8192, maxItems: 64, maxWaitMs: 500 }), mergeBatches(embedAll), orderedResults());
+ * ```
+ */
+export function groupByLength<T>(options: GroupByLengthOptions<T>): OperatorAsyncFunction<T, Batch<T>> {
+  return iterableOperator(groupByLengthSpec(options)) as OperatorAsyncFunction<T, Batch<T>>;
 }
 
 /**

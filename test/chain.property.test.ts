@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { from as ixFrom } from 'ix/asynciterable';
 import { merge, timer, map, VirtualTimeScheduler, take, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { bufferByTokens, ContextOverflowError, mergeBatches, orderedResults, rateLimiter, splitOnOverflow, type Outcome } from '../src/index.js';
+import { bufferByTokens, ContextOverflowError, groupByLength, mergeBatches, orderedResults, rateLimiter, splitOnOverflow, type Outcome } from '../src/index.js';
 import * as iterable from '../src/iterable.js';
 import { createRandom } from '../bench/corpus.js';
 import { scriptedModel, type Call } from './support/model.js';
@@ -27,6 +27,7 @@ const scenarioArb = fc.record({
   requestsPerWindow: fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }),
   timeoutMs: fc.option(fc.integer({ min: 20, max: 200 }), { nil: undefined }),
   face: fc.constantFrom('rx' as const, 'iterable' as const),
+  grouping: fc.boolean(),
   stopAfter: fc.option(fc.integer({ min: 0, max: 40 }), { nil: undefined }),
 });
 type Scenario = typeof scenarioArb extends fc.Arbitrary<infer S> ? S : never;
@@ -64,14 +65,15 @@ async function runScenario(s: Scenario) {
   await runVirtual(clock, async () => {
     if (s.face === 'rx') {
       const source: Observable<string> = merge(...events.map((event) => timer(event.at, clock).pipe(map(() => event.value))));
-      let chain = source.pipe(bufferByTokens(buffer), splitOnOverflow(), mergeBatches(model.handler, merging), orderedResults());
+      const batching = s.grouping ? groupByLength({ ...buffer, boundaries: [8, 16] }) : bufferByTokens(buffer);
+      let chain = source.pipe(batching, splitOnOverflow(), mergeBatches(model.handler, merging), orderedResults());
       if (s.stopAfter !== undefined) chain = chain.pipe(take(s.stopAfter));
       await new Promise<void>((resolve, reject) => {
         chain.subscribe({ next: (outcome) => outcomes.push(outcome), error: reject, complete: resolve });
       });
     } else {
       const chain = ixFrom(timedSource(clock, events)).pipe(
-        iterable.bufferByTokens(buffer),
+        s.grouping ? iterable.groupByLength({ ...buffer, boundaries: [8, 16] }) : iterable.bufferByTokens(buffer),
         iterable.splitOnOverflow(),
         iterable.mergeBatches(model.handler, merging),
         iterable.orderedResults(),
@@ -86,7 +88,7 @@ async function runScenario(s: Scenario) {
   return { events, outcomes, calls: model.calls, maxInFlight: model.maxInFlight, inFlight: model.inFlight, library, stoppedAt: stoppedAt as number };
 }
 
-describe('the processing chain: bufferByTokens, splitOnOverflow, mergeBatches, orderedResults', () => {
+describe('the processing chain: bufferByTokens or groupByLength, splitOnOverflow, mergeBatches, orderedResults', () => {
   it('gives every item exactly one outcome, in order, within concurrency, attempts and rate limits', async () => {
     await fc.assert(
       fc.asyncProperty(scenarioArb, async (s) => {

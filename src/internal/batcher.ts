@@ -1,12 +1,13 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { resolveTokenizer } from '../backends/tokenizers.js';
 import { OversizeItemError } from '../errors.js';
-import type { Batch, CloseReason, TokenizerSpec } from '../types.js';
+import type { BufferByTokensOptions } from '../operators/bufferByTokens.js';
+import type { Batch, CloseReason } from '../types.js';
 import { Envelope, ItemFailure, type Link } from './chain.js';
 import type { Core, Sink } from './core.js';
 import { itemAsText, TokenMeter, type TextOf } from './meter.js';
 import type { SplitPolicy } from './splitting.js';
-import { Telemetry, telemetrySettings, type TelemetryOptions, type TelemetrySettings } from './telemetry.js';
+import { Telemetry, telemetrySettings, type TelemetrySettings } from './telemetry.js';
 import { nonNegative, oneOf, optionalFunction, optionalPositive, positiveNumber, requireObject, scheduler } from './options.js';
 
 /** The rules a batch is formed under (validated options of bufferByTokens and groupByLength). */
@@ -263,23 +264,9 @@ export class BatchingCore<T> implements Core<unknown> {
   }
 }
 
-/** The options bufferByTokens and groupByLength share. */
-export interface BatchRuleOptions<T> {
-  maxTokens: number;
-  maxItems?: number;
-  maxWaitMs?: number;
-  text?: (item: T) => string;
-  tokenizer?: TokenizerSpec;
-  batchOverheadTokens?: number;
-  itemOverheadTokens?: number;
-  oversize?: 'alone' | 'error';
-  scheduler?: SchedulerLike;
-  telemetry?: TelemetryOptions | false;
-}
-
 /** Validate the shared options, throwing at creation with the option's name. */
 export function parseBatchRules<T>(raw: unknown, operator: string): BatchRules<T> {
-  const options = requireObject(raw, operator) as Partial<BatchRuleOptions<T>>;
+  const options = requireObject(raw, operator) as Partial<BufferByTokensOptions<T>>;
   if (options.maxTokens === undefined) throw new TypeError(`${operator}: maxTokens is required`);
   const maxTokens = positiveNumber(options.maxTokens, 'maxTokens');
   const textOf = optionalFunction<TextOf<T>>(options.text, 'text') ?? (itemAsText);

@@ -157,7 +157,20 @@ class MergeCore<T, R> implements Core<unknown> {
   }
 
   accepts(): boolean {
-    return !this.#done && this.#queue.length === 0 && this.#open < this.#settings.concurrency && this.#loose < this.#settings.concurrency * LOOSE_PER_SLOT;
+    if (this.#done || this.#queue.length > 0) return false;
+    const { concurrency } = this.#settings;
+    return (this.#open < concurrency && this.#loose < concurrency * LOOSE_PER_SLOT) || this.#running === 0;
+  }
+
+  /**
+   * Whether another batch may start. Handler calls never exceed `concurrency`. Under orderedResults a
+   * finished batch keeps its slot until its outcomes are let go, so a slow head pauses intake; but
+   * when nothing is running at all, the head itself must still be waiting upstream (groupByLength
+   * reorders): one more batch goes, so the chain always makes progress.
+   */
+  #canStart(): boolean {
+    const { concurrency } = this.#settings;
+    return this.#running < concurrency && (this.#open < concurrency || this.#running === 0);
   }
 
   push(input: unknown): void {
@@ -195,7 +208,7 @@ class MergeCore<T, R> implements Core<unknown> {
   }
 
   #enqueue(batch: TokenBatch<T>): void {
-    if (this.#queue.length >= this.#settings.maxQueuedBatches && this.#open >= this.#settings.concurrency) {
+    if (this.#queue.length >= this.#settings.maxQueuedBatches && !this.#canStart()) {
       const error = new QueueOverflowError(`mergeBatches: more than maxQueuedBatches (${this.#settings.maxQueuedBatches}) batches waiting`);
       if (this.#settings.overflow === 'error') return this.#terminate(error);
       for (const entry of batch.entries) this.#settle(entry, { ok: false, error, attempts: 0, depth: batch.splitDepth }, undefined);
@@ -207,7 +220,7 @@ class MergeCore<T, R> implements Core<unknown> {
   }
 
   #pump(): void {
-    while (!this.#done && this.#open < this.#settings.concurrency && this.#queue.length > 0) {
+    while (!this.#done && this.#queue.length > 0 && this.#canStart()) {
       const batch = this.#queue.shift() as TokenBatch<T>;
       const slot: Slot = { running: true, unreleased: 0, freed: false };
       this.#open++;
@@ -226,6 +239,8 @@ class MergeCore<T, R> implements Core<unknown> {
     this.#running--;
     this.#telemetry.inFlight(-1);
     this.#maybeFree(slot);
+    this.#pump();
+    this.#sink.wake();
     this.#checkDone();
     this.#sink.flush();
   }
