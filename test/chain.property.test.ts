@@ -65,7 +65,7 @@ async function runScenario(s: Scenario) {
   await runVirtual(clock, async () => {
     if (s.face === 'rx') {
       const source: Observable<string> = merge(...events.map((event) => timer(event.at, clock).pipe(map(() => event.value))));
-      const batching = s.grouping ? groupByLength({ ...buffer, boundaries: [8, 16] }) : bufferByTokens(buffer);
+      const batching = s.grouping ? groupByLength<string>({ ...buffer, boundaries: [8, 16] }) : bufferByTokens<string>(buffer);
       let chain = source.pipe(batching, splitOnOverflow(), mergeBatches(model.handler, merging), orderedResults());
       if (s.stopAfter !== undefined) chain = chain.pipe(take(s.stopAfter));
       await new Promise<void>((resolve, reject) => {
@@ -73,7 +73,7 @@ async function runScenario(s: Scenario) {
       });
     } else {
       const chain = ixFrom(timedSource(clock, events)).pipe(
-        s.grouping ? iterable.groupByLength({ ...buffer, boundaries: [8, 16] }) : iterable.bufferByTokens(buffer),
+        s.grouping ? iterable.groupByLength<string>({ ...buffer, boundaries: [8, 16] }) : iterable.bufferByTokens<string>(buffer),
         iterable.splitOnOverflow(),
         iterable.mergeBatches(model.handler, merging),
         iterable.orderedResults(),

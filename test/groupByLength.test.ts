@@ -75,7 +75,7 @@ describe('groupByLength', () => {
         const indices = rxOut.flatMap(({ batch }) => batch.indices).sort((a, b) => a - b);
         expect(indices).toEqual(events.map((_, i) => i));
         for (const { batch, at } of rxOut) {
-          expect(new Set(batch.items.map(bucket)).size).toBe(1);
+          expect(new Set((batch.items as string[]).map(bucket)).size).toBe(1);
           expect(batch.items.length).toBeLessThanOrEqual(maxItems);
           for (const index of batch.indices) expect(at - (events[index] as { at: number }).at).toBeLessThanOrEqual(maxWaitMs);
           // Within a bucket, arrival order is kept.
