@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { makeCorpus } from '../bench/corpus.js';
 import { formatResult } from '../bench/harness.js';
 import { bufferByTokensScenario } from '../bench/scenarios/buffer-by-tokens.js';
 import { scenarios } from '../bench/scenarios/index.js';
+import { checkComplete, processingScenario } from '../bench/scenarios/processing.js';
+import { simulatedClassify } from '../src/index.js';
 
 describe('bench scenario buffer-by-tokens', () => {
   it('is registered under its name', () => {
@@ -38,5 +41,72 @@ describe('bench scenario buffer-by-tokens', () => {
     expect(result.notes?.some((note) => note.startsWith('token-count check passed: 8 bufferByTokens rows'))).toBe(true);
     expect(result.notes?.some((note) => note.startsWith('corpus: 300 items'))).toBe(true);
     expect(formatResult(result)).toContain('bufferByTokens (tiktoken)');
+  });
+});
+
+describe('bench scenario processing', () => {
+  const items = makeCorpus({ seed: 5, items: 3 });
+  const labels = items.map((text) => simulatedClassify(text));
+
+  it('is registered under its name', () => {
+    expect(scenarios.map((scenario) => scenario.name)).toContain('processing');
+  });
+
+  it('runs at tiny size and reports every contender, with the bounds and the completeness check', async () => {
+    const result = await processingScenario.run({ quick: true, items: 40 });
+    expect(result.scenario).toBe('processing');
+    expect(result.rows.map((row) => row.name)).toEqual([
+      '1 call/item, sequential',
+      'batches of 4, 4 workers, results at end',
+      '1 call/item, 4 workers',
+      'tokenbatch chain',
+    ]);
+    const columns = ['items/s', 'end s', 'calls', '429s', '500s', 'items/call', 'billed tok', 'cost $', 'p50 s', 'p99 s', 'failed', 'vs sequential', 'vs best baseline'];
+    for (const row of result.rows) {
+      expect(Object.keys(row)).toEqual(['name', ...columns]);
+      for (const column of columns) expect(Number.isFinite(row[column])).toBe(true);
+      expect(row.failed).toBe(0);
+      expect(row.calls).toBeGreaterThanOrEqual(40 / (row['items/call'] as number));
+      expect(row['p50 s']).toBeLessThanOrEqual(row['p99 s'] as number);
+    }
+    const [sequential, fixed, pooled, chain] = result.rows;
+    expect(sequential?.['vs sequential']).toBe(1);
+    expect(sequential?.['items/call']).toBe(1);
+    expect(pooled?.['items/call']).toBe(1);
+    expect(fixed?.['items/call']).toBe(4);
+    // Results only at the end: every item waits for the whole run.
+    expect(fixed?.['p50 s']).toBe(fixed?.['end s']);
+    // One call/item pays the instructions 40 times; the chain pays them once per batch.
+    expect(sequential?.['billed tok']).toBe(pooled?.['billed tok']);
+    expect(chain?.['billed tok']).toBeLessThan(sequential?.['billed tok'] as number);
+    expect(Math.max(...result.rows.slice(0, 3).map((row) => row['vs best baseline'] as number))).toBe(1);
+    const notes = result.notes ?? [];
+    expect(notes.some((note) => note.startsWith('corpus: 40 items'))).toBe(true);
+    expect(notes.some((note) => note.startsWith("bound at the chain's batch size"))).toBe(true);
+    expect(notes.some((note) => note.startsWith("this job's bound"))).toBe(true);
+    expect(notes.some((note) => note.startsWith('completeness check passed: every item got exactly one result in all 4 contenders'))).toBe(true);
+    expect(formatResult(result)).toContain('tokenbatch chain');
+  });
+
+  it('rejects a corpus size that is not a whole number >= 1', async () => {
+    await expect(processingScenario.run({ quick: true, items: 0 })).rejects.toThrow(RangeError);
+  });
+
+  it('completeness check: counts failed items and accepts every item answered once', () => {
+    const deliveries = [
+      { index: 2, value: labels[2] as string, at: 5 },
+      { index: 0, value: new Error('500'), at: 1 },
+      { index: 1, value: labels[1] as string, at: 3 },
+    ];
+    expect(checkComplete('ok', deliveries, items)).toBe(1);
+  });
+
+  it('completeness check: throws on a missing, repeated, unknown or wrong result', () => {
+    const one = (index: number, value: string | Error = labels[index] ?? 'x') => ({ index, value, at: 0 });
+    expect(() => checkComplete('missing', [one(0), one(2)], items)).toThrow(/missing: no result for item 1/);
+    expect(() => checkComplete('twice', [one(0), one(1), one(1), one(2)], items)).toThrow(/twice: a second result for item 1/);
+    expect(() => checkComplete('unknown', [one(0), one(1), one(2), one(3)], items)).toThrow(/unknown: a result for item 3/);
+    const wrong = labels[1] === 'bug' ? 'billing' : 'bug';
+    expect(() => checkComplete('wrong', [one(0), one(1, wrong), one(2)], items)).toThrow(/wrong: item 1 labelled/);
   });
 });

@@ -59,10 +59,8 @@ export function advanceTo(scheduler: VirtualTimeScheduler, time: number): void {
   scheduler.flush();
 }
 
-/** Lets pending promise callbacks run (a macrotask turn, not a timed wait). */
-export function settle(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
+/** Lets pending promise callbacks run (a macrotask turn, not a timed wait); the shared copy. */
+export { settle } from '../../bench/virtual-time.js';
 
 /** Tracks a promise's state without awaiting it, and keeps its rejection from going unhandled. */
 export function track<V>(promise: PromiseLike<V>): { readonly state: 'pending' | 'resolved' | 'rejected'; value?: V; error?: unknown } {
