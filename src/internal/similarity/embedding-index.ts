@@ -1,0 +1,277 @@
+import { requireObject } from '../options.js';
+import { representativeId, similarityThreshold, wholeNumber, windowOptions } from './checks.js';
+import { RepresentativeWindow } from './window.js';
+
+const OWNER = 'createEmbeddingIndex';
+
+/**
+ * Options of {@link createEmbeddingIndex}.
+ *
+ * @example
+ * ```ts
+ * const options: EmbeddingIndexOptions = { threshold: 0.92, maxEntries: 5000, ttlMs: 600_000 };
+ * ```
+ */
+export interface EmbeddingIndexOptions {
+  /**
+   * The least cosine similarity that matches, in (0, 1]. Required: a good value depends on the
+   * embedding model (near-duplicates typically score 0.9 to 0.98 on current text embedding models).
+   */
+  threshold: number;
+  /** At most this many representatives (whole number >= 1); the oldest is evicted. Default 10,000. */
+  maxEntries?: number;
+  /** A representative is forgotten once `now - addedAt >= ttlMs` (> 0). Default: never. */
+  ttlMs?: number;
+  /** The vector length (whole number >= 1). Default: taken from the first vector seen. */
+  dimensions?: number;
+}
+
+/**
+ * A representative found similar to a query vector.
+ *
+ * @example
+ * ```ts
+ * const found: EmbeddingMatch | undefined = index.match(vector, now);
+ * ```
+ */
+export interface EmbeddingMatch {
+  readonly id: number;
+  /** The cosine similarity, summed in double precision over float32 unit vectors. */
+  readonly similarity: number;
+}
+
+/**
+ * A vector as an embedding API returns it.
+ *
+ * @example
+ * ```ts
+ * const vector: Vector = response.data[0].embedding; // number[]
+ * ```
+ */
+export type Vector = Float32Array | Float64Array | readonly number[];
+
+/**
+ * A window of representative embeddings, matched by cosine similarity with a linear scan over one
+ * contiguous `Float32Array` of unit vectors (one multiply-add per dimension and representative).
+ * Only representatives are compared with, so matches never chain.
+ *
+ * @example
+ * ```ts
+ * const index = createEmbeddingIndex({ threshold: 0.95, maxEntries: 1000 });
+ * index.add(0, await embed('printer on fire'), now);
+ * index.match(await embed('the printer is on fire'), now); // { id: 0, similarity: 0.97 } (model-dependent)
+ * ```
+ */
+export interface EmbeddingIndex {
+  readonly threshold: number;
+  readonly maxEntries: number;
+  readonly ttlMs: number | undefined;
+  /** The vector length, once known. */
+  readonly dimensions: number | undefined;
+  /** Representatives held now. */
+  readonly size: number;
+  /**
+   * The most similar representative at or above the threshold (ties to the lower id), or undefined.
+   * Expires representatives older than `ttlMs` first.
+   *
+   * @example
+   * ```ts
+   * index.match(vector, now)?.id;
+   * ```
+   */
+  match(vector: Vector, now: number): EmbeddingMatch | undefined;
+  /**
+   * Every representative at or above the threshold, by decreasing similarity, then increasing id.
+   *
+   * @example
+   * ```ts
+   * index.matches(vector, now).length;
+   * ```
+   */
+  matches(vector: Vector, now: number): EmbeddingMatch[];
+  /**
+   * Adds a representative under a new id (a RangeError if held), evicting the oldest if full. The
+   * vector must have the index's length, finite components and a non-zero norm (else a RangeError).
+   *
+   * @example
+   * ```ts
+   * index.add(itemIndex, vector, now);
+   * ```
+   */
+  add(id: number, vector: Vector, now: number): void;
+  /**
+   * Forgets a representative; false if it was not held.
+   *
+   * @example
+   * ```ts
+   * index.remove(itemIndex);
+   * ```
+   */
+  remove(id: number): boolean;
+  /**
+   * Whether a representative with this id is held.
+   *
+   * @example
+   * ```ts
+   * index.has(itemIndex);
+   * ```
+   */
+  has(id: number): boolean;
+}
+
+interface VectorEntry {
+  readonly id: number;
+  readonly addedAt: number;
+  /** Its row in the slab; changes when the last row moves into a freed one. */
+  slot: number;
+}
+
+class VectorIndex implements EmbeddingIndex {
+  readonly threshold: number;
+  readonly maxEntries: number;
+  readonly ttlMs: number | undefined;
+  dimensions: number | undefined;
+  private readonly window: RepresentativeWindow<VectorEntry>;
+  /** Rows 0..size-1 hold the representatives' unit vectors, densely: a removal moves the last row in. */
+  private slab: Float32Array = new Float32Array(0);
+  private readonly slots: VectorEntry[] = [];
+  private query: Float32Array = new Float32Array(0);
+
+  constructor(threshold: number, maxEntries: number, ttlMs: number | undefined, dimensions: number | undefined) {
+    this.threshold = threshold;
+    this.maxEntries = maxEntries;
+    this.ttlMs = ttlMs;
+    this.dimensions = dimensions;
+    this.window = new RepresentativeWindow<VectorEntry>(maxEntries, ttlMs, (entry) => this.release(entry), OWNER);
+  }
+
+  get size(): number {
+    return this.window.size;
+  }
+
+  match(vector: Vector, now: number): EmbeddingMatch | undefined {
+    this.window.advance(now);
+    let best: VectorEntry | undefined;
+    let bestSimilarity = 0;
+    this.scan(vector, (entry, similarity) => {
+      if (best === undefined || similarity > bestSimilarity || (similarity === bestSimilarity && entry.id < best.id)) {
+        best = entry;
+        bestSimilarity = similarity;
+      }
+    });
+    return best === undefined ? undefined : { id: best.id, similarity: bestSimilarity };
+  }
+
+  matches(vector: Vector, now: number): EmbeddingMatch[] {
+    this.window.advance(now);
+    const found: EmbeddingMatch[] = [];
+    this.scan(vector, (entry, similarity) => found.push({ id: entry.id, similarity }));
+    return found.sort((x, y) => y.similarity - x.similarity || x.id - y.id);
+  }
+
+  add(id: number, vector: Vector, now: number): void {
+    representativeId(id, OWNER);
+    const addedAt = this.window.advance(now);
+    if (this.window.get(id) !== undefined) throw new RangeError(`${OWNER}: add: id ${id} is already a representative`);
+    const unit = this.unit(vector, new Float32Array(vector.length));
+    const entry: VectorEntry = { id, addedAt, slot: -1 };
+    this.window.admit(entry);
+    const dims = unit.length;
+    entry.slot = this.slots.length;
+    if ((entry.slot + 1) * dims > this.slab.length) {
+      // Grow by doubling, never past the window bound (admit has made room, so slot < maxEntries).
+      const grown = new Float32Array(Math.min(this.maxEntries, Math.max(16, entry.slot * 2)) * dims);
+      grown.set(this.slab.subarray(0, entry.slot * dims));
+      this.slab = grown;
+    }
+    this.slab.set(unit, entry.slot * dims);
+    this.slots.push(entry);
+  }
+
+  remove(id: number): boolean {
+    return this.window.remove(id) !== undefined;
+  }
+
+  has(id: number): boolean {
+    return this.window.get(id) !== undefined;
+  }
+
+  /** Checks a vector, fixes the dimensions on first sight, and writes its unit vector to `out`. */
+  private unit(vector: Vector, out: Float32Array): Float32Array {
+    if (!(vector instanceof Float32Array || vector instanceof Float64Array || Array.isArray(vector))) {
+      throw new TypeError(`${OWNER}: expected a vector (Float32Array, Float64Array or number[])`);
+    }
+    if (vector.length === 0) throw new RangeError(`${OWNER}: expected a non-empty vector`);
+    this.dimensions ??= vector.length;
+    if (vector.length !== this.dimensions) throw new RangeError(`${OWNER}: expected a vector of ${this.dimensions} dimensions, got ${vector.length}`);
+    let norm = 0;
+    for (let i = 0; i < vector.length; i++) {
+      const x = vector[i] as number;
+      if (typeof x !== 'number' || !Number.isFinite(x)) throw new RangeError(`${OWNER}: vector component ${i} is not a finite number`);
+      norm += x * x;
+    }
+    if (norm === 0) throw new RangeError(`${OWNER}: a zero vector has no direction to compare`);
+    const scale = 1 / Math.sqrt(norm);
+    const target = out.length === vector.length ? out : new Float32Array(vector.length);
+    for (let i = 0; i < vector.length; i++) target[i] = (vector[i] as number) * scale;
+    return target;
+  }
+
+  /** Calls `visit` for each representative whose cosine with the vector reaches the threshold. */
+  private scan(vector: Vector, visit: (entry: VectorEntry, similarity: number) => void): void {
+    const query = (this.query = this.unit(vector, this.query));
+    const dims = query.length;
+    const slab = this.slab;
+    const threshold = this.threshold;
+    const rows = this.slots.length;
+    for (let slot = 0, base = 0; slot < rows; slot++, base += dims) {
+      // Four accumulators break the dependency chain of one running sum.
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let i = 0;
+      for (; i + 3 < dims; i += 4) {
+        s0 += (query[i] as number) * (slab[base + i] as number);
+        s1 += (query[i + 1] as number) * (slab[base + i + 1] as number);
+        s2 += (query[i + 2] as number) * (slab[base + i + 2] as number);
+        s3 += (query[i + 3] as number) * (slab[base + i + 3] as number);
+      }
+      for (; i < dims; i++) s0 += (query[i] as number) * (slab[base + i] as number);
+      const similarity = s0 + s1 + s2 + s3;
+      if (similarity >= threshold) visit(this.slots[slot] as VectorEntry, similarity);
+    }
+  }
+
+  /** Frees an entry's row by moving the last row into it. */
+  private release(entry: VectorEntry): void {
+    const dims = this.dimensions as number;
+    const last = this.slots.pop() as VectorEntry;
+    if (last !== entry) {
+      this.slab.copyWithin(entry.slot * dims, last.slot * dims, (last.slot + 1) * dims);
+      last.slot = entry.slot;
+      this.slots[entry.slot] = last;
+    }
+  }
+}
+
+/**
+ * Creates the index behind embedding-based near-duplicate suppression: a bounded window of
+ * representative vectors (the caller computes the embeddings), matched by cosine similarity with a
+ * linear scan. Bad options throw a TypeError or RangeError naming the option.
+ *
+ * @example
+ * ```ts
+ * const index = createEmbeddingIndex({ threshold: 0.95, maxEntries: 5000, ttlMs: 600_000 });
+ * const duplicateOf = index.match(vector, now);
+ * if (duplicateOf === undefined) index.add(itemIndex, vector, now);
+ * ```
+ */
+export function createEmbeddingIndex(options: EmbeddingIndexOptions): EmbeddingIndex {
+  const raw = requireObject(options, OWNER);
+  if (raw.threshold === undefined) throw new TypeError('threshold: required (a cosine similarity in (0, 1]; a good one depends on the embedding model)');
+  const threshold = similarityThreshold(raw.threshold, 'threshold', 'cosine similarity');
+  const { maxEntries, ttlMs } = windowOptions(raw);
+  const dimensions = raw.dimensions === undefined ? undefined : wholeNumber(raw.dimensions, 'dimensions', 1, 1 << 20, 1);
+  return new VectorIndex(threshold, maxEntries, ttlMs, dimensions);
+}
