@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 export { bufferByTokens, type BufferByTokensOptions } from './operators/bufferByTokens.js';
+export { dedupeSimilar, type DedupeSimilarOptions } from './operators/dedupeSimilar.js';
 export { groupByLength, logBoundaries, type GroupByLengthOptions } from './operators/groupByLength.js';
 export { mergeBatches, type MergeBatchesOptions } from './operators/mergeBatches.js';
 export { splitOnOverflow, type SplitOnOverflowOptions } from './operators/splitOnOverflow.js';

@@ -9,6 +9,7 @@
 import type { OperatorAsyncFunction } from 'ix/interfaces';
 import { iterableOperator } from './internal/iterable-face.js';
 import { bufferByTokensSpec, type BufferByTokensOptions } from './operators/bufferByTokens.js';
+import { dedupeSimilarSpec, type DedupeSimilarOptions } from './operators/dedupeSimilar.js';
 import { groupByLengthSpec, type GroupByLengthOptions } from './operators/groupByLength.js';
 import { mergeBatchesSpec, type MergeBatchesOptions } from './operators/mergeBatches.js';
 import { orderedResultsSpec, type OrderedResultsOptions } from './operators/orderedResults.js';
@@ -16,6 +17,7 @@ import { splitOnOverflowSpec, type SplitOnOverflowOptions } from './operators/sp
 import type { Batch, BatchHandler, Outcome } from './types.js';
 
 export type { BufferByTokensOptions } from './operators/bufferByTokens.js';
+export type { DedupeSimilarOptions } from './operators/dedupeSimilar.js';
 export type { GroupByLengthOptions } from './operators/groupByLength.js';
 export type { MergeBatchesOptions } from './operators/mergeBatches.js';
 export type { OrderedResultsOptions } from './operators/orderedResults.js';
@@ -39,6 +41,20 @@ export type { Batch, BatchHandler, CloseReason, EncodingName, HandlerContext, Ou
  */
 export function bufferByTokens<T>(options: BufferByTokensOptions<T>): OperatorAsyncFunction<T, Batch<T>> {
   return iterableOperator(bufferByTokensSpec(options)) as OperatorAsyncFunction<T, Batch<T>>;
+}
+
+/**
+ * Suppresses near-duplicates in an async iterable: the async-iterable face of the RxJS
+ * `dedupeSimilar`, with the same options. In a tokenbatch chain each duplicate still gets its own
+ * outcome, carrying its representative's result and `duplicateOf`.
+ *
+ * @example
+ * ```ts
+ * from(tickets).pipe(dedupeSimilar({ threshold: 0.6 }), bufferByTokens({ maxTokens: 4000 }), mergeBatches(classify), orderedResults());
+ * ```
+ */
+export function dedupeSimilar<T>(options?: DedupeSimilarOptions<T>): OperatorAsyncFunction<T, T> {
+  return iterableOperator(dedupeSimilarSpec(options)) as OperatorAsyncFunction<T, T>;
 }
 
 /**

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { from as ixFrom } from 'ix/asynciterable';
 import { merge, timer, map, VirtualTimeScheduler, take, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { bufferByTokens, ContextOverflowError, groupByLength, mergeBatches, orderedResults, rateLimiter, splitOnOverflow, type Outcome } from '../src/index.js';
+import { bufferByTokens, ContextOverflowError, dedupeSimilar, groupByLength, mergeBatches, orderedResults, rateLimiter, splitOnOverflow, type Outcome } from '../src/index.js';
 import * as iterable from '../src/iterable.js';
 import { createRandom } from '../bench/corpus.js';
 import { scriptedModel, type Call } from './support/model.js';
@@ -28,6 +28,7 @@ const scenarioArb = fc.record({
   timeoutMs: fc.option(fc.integer({ min: 20, max: 200 }), { nil: undefined }),
   face: fc.constantFrom('rx' as const, 'iterable' as const),
   grouping: fc.boolean(),
+  dedupe: fc.boolean(),
   stopAfter: fc.option(fc.integer({ min: 0, max: 40 }), { nil: undefined }),
 });
 type Scenario = typeof scenarioArb extends fc.Arbitrary<infer S> ? S : never;
@@ -43,7 +44,9 @@ async function runScenario(s: Scenario) {
   let time = 0;
   const events = s.items.map((length, index) => {
     time += random.int(0, s.gaps);
-    const text = `${index}:`.padEnd(Math.max(length, `${index}:`.length), 'x');
+    // With dedupe on, texts repeat (an item id from a small pool), so duplicates occur.
+    const id = s.dedupe ? random.int(0, 5) : index;
+    const text = `${id}:`.padEnd(Math.max(length, `${id}:`.length), 'x');
     return { at: time, value: text };
   });
   const model = scriptedModel(
@@ -66,13 +69,15 @@ async function runScenario(s: Scenario) {
     if (s.face === 'rx') {
       const source: Observable<string> = merge(...events.map((event) => timer(event.at, clock).pipe(map(() => event.value))));
       const batching = s.grouping ? groupByLength<string>({ ...buffer, boundaries: [8, 16] }) : bufferByTokens<string>(buffer);
-      let chain = source.pipe(batching, splitOnOverflow(), mergeBatches(model.handler, merging), orderedResults());
+      const deduped = s.dedupe ? source.pipe(dedupeSimilar<string>({ method: 'exact' })) : source;
+      let chain = deduped.pipe(batching, splitOnOverflow(), mergeBatches(model.handler, merging), orderedResults());
       if (s.stopAfter !== undefined) chain = chain.pipe(take(s.stopAfter));
       await new Promise<void>((resolve, reject) => {
         chain.subscribe({ next: (outcome) => outcomes.push(outcome), error: reject, complete: resolve });
       });
     } else {
-      const chain = ixFrom(timedSource(clock, events)).pipe(
+      const items = ixFrom(timedSource(clock, events));
+      const chain = (s.dedupe ? items.pipe(iterable.dedupeSimilar<string>({ method: 'exact' })) : items).pipe(
         s.grouping ? iterable.groupByLength<string>({ ...buffer, boundaries: [8, 16] }) : iterable.bufferByTokens<string>(buffer),
         iterable.splitOnOverflow(),
         iterable.mergeBatches(model.handler, merging),
@@ -101,6 +106,10 @@ describe('the processing chain: bufferByTokens or groupByLength, splitOnOverflow
         // (f) every value is the handler's value for that very item, also after splits.
         for (const outcome of outcomes) {
           expect(outcome.item).toBe(events[outcome.index]?.value);
+          if (outcome.duplicateOf !== undefined) {
+            expect(outcome.duplicateOf).toBeLessThan(outcome.index);
+            expect(events[outcome.duplicateOf]?.value).toBe(outcome.item);
+          }
           if (outcome.ok) expect(outcome.value).toBe(`done:${outcome.item}`);
           else expect(outcome.error).toBeInstanceOf(Error);
           expect(outcome.attempts).toBeLessThanOrEqual(s.maxAttempts);

@@ -1,0 +1,334 @@
+import type { OperatorFunction, SchedulerLike, Subscription } from 'rxjs';
+import { DuplicateNotice, Envelope, ItemFailure, type Link } from '../internal/chain.js';
+import { HIDDEN, type Core, type OperatorSpec, type Sink } from '../internal/core.js';
+import { itemAsText, type TextOf } from '../internal/meter.js';
+import { oneOf, optionalFunction, optionalPositive, requireObject, scheduler as schedulerOption } from '../internal/options.js';
+import { rxOperator } from '../internal/rx-face.js';
+import { createEmbeddingIndex, type EmbeddingIndex, type Vector } from '../internal/similarity/embedding-index.js';
+import { createSimilarityIndex, type SimilarityIndex } from '../internal/similarity/text-index.js';
+import { Telemetry, telemetrySettings, type TelemetryOptions } from '../internal/telemetry.js';
+import { AbortError, InvalidItemError } from '../errors.js';
+
+/**
+ * Options of {@link dedupeSimilar}.
+ *
+ * @example
+ * ```ts
+ * const options: DedupeSimilarOptions<Ticket> = { text: (ticket) => ticket.body, threshold: 0.6, maxEntries: 5000, ttlMs: 600_000 };
+ * ```
+ */
+export interface DedupeSimilarOptions<T> {
+  /**
+   * How items are compared. `'exact'`: identical after normalization (Unicode NFKC, case, white
+   * space). `'minhash'` (default): Jaccard similarity of character shingles, found through MinHash
+   * and LSH and verified exactly. `'embedding'`: cosine similarity of vectors from `embed`. Exact
+   * matches are always tried first for text methods.
+   */
+  method?: 'exact' | 'minhash' | 'embedding';
+  /** The least similarity that makes a duplicate: verified Jaccard for `'minhash'` (default 0.5), cosine for `'embedding'` (default 0.95). */
+  threshold?: number;
+  /** Representatives remembered at most (the oldest is forgotten first). Default 10,000. */
+  maxEntries?: number;
+  /** Representatives are forgotten this long after they arrived. Default: only by `maxEntries`. */
+  ttlMs?: number;
+  /** The text of an item. Default: the item itself, which must then be a string. */
+  text?: (item: T) => string;
+  /** For `'embedding'`: vectors for texts, one per text, in order. Calls are batched (see `embedBatch`). */
+  embed?: (texts: string[], signal: AbortSignal) => Promise<readonly Vector[]>;
+  /** For `'embedding'`: how embed calls are batched. Default 64 texts or 50 ms, whichever comes first. */
+  embedBatch?: { maxItems?: number; maxWaitMs?: number };
+  /** Called for each duplicate that is not sent, with its representative and their similarity. */
+  onDuplicate?: (item: T, representative: T, similarity: number) => void;
+  /** `'minhash'`: shingle length in characters. Default 3 (suits short texts). */
+  shingleSize?: number;
+  /** `'minhash'`: signature length. Default 128. */
+  numPerm?: number;
+  /** `'minhash'`: seed of the hash functions. Default 1. */
+  seed?: number;
+  /** Where time comes from (`ttlMs`, embed batching). Default: RxJS `asyncScheduler`. */
+  scheduler?: SchedulerLike;
+  /** Tracer and meter, or `false` for none. Default: the global OpenTelemetry API. */
+  telemetry?: TelemetryOptions | false;
+}
+
+interface Settings<T> {
+  method: 'exact' | 'minhash' | 'embedding';
+  textOf: TextOf<T>;
+  newTextIndex: (() => SimilarityIndex) | undefined;
+  newEmbeddingIndex: (() => EmbeddingIndex) | undefined;
+  embed: DedupeSimilarOptions<T>['embed'];
+  embedMaxItems: number;
+  embedMaxWaitMs: number;
+  onDuplicate: DedupeSimilarOptions<T>['onDuplicate'];
+  scheduler: SchedulerLike;
+  telemetry: ReturnType<typeof telemetrySettings>;
+}
+
+/**
+ * Compares each item only against representatives (an item that matched is never one itself, so
+ * matches cannot chain), in a window bounded by `maxEntries` and `ttlMs`. A representative whose
+ * outcome failed is forgotten, so a later item can take its place.
+ */
+class DedupeCore<T> implements Core<unknown> {
+  readonly #settings: Settings<T>;
+  readonly #sink: Sink<unknown>;
+  readonly #chained: boolean;
+  readonly #telemetry: Telemetry;
+  readonly #textIndex: SimilarityIndex | undefined;
+  readonly #vectorIndex: EmbeddingIndex | undefined;
+  readonly #representatives = new Map<number, Envelope<T>>();
+  /** Items waiting for their embedding, in arrival order. */
+  readonly #pending: { envelope: Envelope<T>; text: string }[] = [];
+  #embedding: AbortController | undefined;
+  #timer: Subscription | undefined;
+  #ended = false;
+  #done = false;
+
+  constructor(settings: Settings<T>, sink: Sink<unknown>, link: Link | undefined) {
+    this.#settings = settings;
+    this.#sink = sink;
+    this.#chained = link !== undefined;
+    this.#telemetry = new Telemetry(settings.telemetry, 'dedupe');
+    this.#textIndex = settings.newTextIndex?.();
+    this.#vectorIndex = settings.newEmbeddingIndex?.();
+  }
+
+  accepts(demand: boolean): boolean {
+    return demand && this.#pending.length < this.#settings.embedMaxItems;
+  }
+
+  push(input: unknown): void {
+    if (this.#done) return;
+    if (!(input instanceof Envelope)) {
+      this.#sink.emit(input);
+      return;
+    }
+    const envelope = input as Envelope<T>;
+    this.#telemetry.itemsEntered(1);
+    let text: string;
+    try {
+      text = this.#textOf(envelope);
+    } catch (error) {
+      if (this.#chained) this.#sink.emit(new ItemFailure(envelope, error));
+      else this.#terminate(error);
+      return;
+    }
+    if (this.#textIndex) this.#decide(envelope, this.#textIndex.prepare(text), (prepared, now) => this.#textIndex?.match(prepared, now), (prepared, now) => this.#textIndex?.add(envelope.index, prepared, now));
+    else this.#queueForEmbedding(envelope, text);
+  }
+
+  end(): void {
+    this.#ended = true;
+    if (this.#pending.length > 0) this.#flushEmbeddings();
+    this.#completeIfIdle();
+  }
+
+  fail(error: unknown): void {
+    this.#terminate(error);
+  }
+
+  dispose(): void {
+    this.#done = true;
+    this.#timer?.unsubscribe();
+    this.#embedding?.abort(new AbortError('the consumer went away'));
+    this.#representatives.clear();
+  }
+
+  #textOf(envelope: Envelope<T>): string {
+    let text: unknown;
+    try {
+      text = this.#settings.textOf(envelope.item);
+    } catch (cause) {
+      throw new InvalidItemError(`item ${envelope.index}: the text option threw: ${cause instanceof Error ? cause.message : String(cause)}`, envelope.index, { cause });
+    }
+    if (typeof text !== 'string') throw new InvalidItemError(`item ${envelope.index}: the text option returned ${typeof text}, not a string`, envelope.index);
+    return text;
+  }
+
+  /** Match against representatives; a duplicate goes down as a notice, anything else as a new representative. */
+  #decide<K>(envelope: Envelope<T>, key: K, match: (key: K, now: number) => { id: number; similarity: number } | undefined, add: (key: K, now: number) => void): void {
+    const now = this.#settings.scheduler.now();
+    let found = match(key, now);
+    while (found) {
+      const representative = this.#representatives.get(found.id);
+      const failed = representative?.outcome !== undefined && !representative.outcome.ok;
+      if (representative && !failed) break;
+      // A representative whose request failed is not remembered as a result.
+      this.#forget(found.id);
+      found = match(key, now);
+    }
+    if (found) {
+      const representative = this.#representatives.get(found.id) as Envelope<T>;
+      this.#telemetry.duplicate();
+      this.#settings.onDuplicate?.(envelope.item, representative.item, found.similarity);
+      this.#sink.emit(new DuplicateNotice(envelope, representative, found.similarity));
+      return;
+    }
+    add(key, now);
+    this.#representatives.set(envelope.index, envelope);
+    this.#prune();
+    this.#sink.emit(envelope);
+  }
+
+  #forget(id: number): void {
+    this.#textIndex?.remove(id);
+    this.#vectorIndex?.remove(id);
+    this.#representatives.delete(id);
+  }
+
+  /** Drop representatives the index has evicted (oldest first, as both evict). */
+  #prune(): void {
+    const index = this.#textIndex ?? this.#vectorIndex;
+    if (!index) return;
+    for (const id of this.#representatives.keys()) {
+      if (index.has(id)) break;
+      this.#representatives.delete(id);
+    }
+  }
+
+  #queueForEmbedding(envelope: Envelope<T>, text: string): void {
+    this.#pending.push({ envelope, text });
+    if (this.#pending.length >= this.#settings.embedMaxItems) this.#flushEmbeddings();
+    else if (!this.#timer) {
+      this.#timer = this.#settings.scheduler.schedule(() => {
+        this.#timer = undefined;
+        this.#flushEmbeddings();
+      }, this.#settings.embedMaxWaitMs);
+    }
+  }
+
+  /** Embed the pending items in one call, then decide them in arrival order. One call at a time keeps order. */
+  #flushEmbeddings(): void {
+    if (this.#embedding || this.#pending.length === 0 || this.#done) return;
+    this.#timer?.unsubscribe();
+    this.#timer = undefined;
+    const group = this.#pending.splice(0, this.#settings.embedMaxItems);
+    const controller = new AbortController();
+    this.#embedding = controller;
+    const embed = this.#settings.embed as NonNullable<DedupeSimilarOptions<T>['embed']>;
+    Promise.resolve()
+      .then(() => embed(group.map((entry) => entry.text), controller.signal))
+      .then(
+        (vectors) => {
+          if (!Array.isArray(vectors) || vectors.length !== group.length) throw new Error(`embed returned ${Array.isArray(vectors) ? vectors.length : 'no'} vectors for ${group.length} texts`);
+          return vectors as readonly Vector[];
+        },
+      )
+      .then(
+        (vectors) => {
+          if (this.#done) return;
+          group.forEach(({ envelope }, i) => {
+            const vector = vectors[i] as Vector;
+            try {
+              this.#decide(envelope, vector, (v, now) => this.#vectorIndex?.match(v, now), (v, now) => this.#vectorIndex?.add(envelope.index, v, now));
+            } catch {
+              // A vector the index refuses (wrong length, zero): the item is sent, not deduplicated.
+              this.#sink.emit(envelope);
+            }
+          });
+        },
+        () => {
+          // Without vectors nothing can be compared: the items go on undeduplicated, none is lost.
+          if (!this.#done) for (const { envelope } of group) this.#sink.emit(envelope);
+        },
+      )
+      .finally(() => {
+        this.#embedding = undefined;
+        if (this.#done) return;
+        if (this.#pending.length >= this.#settings.embedMaxItems || (this.#ended && this.#pending.length > 0)) this.#flushEmbeddings();
+        else if (this.#pending.length > 0 && !this.#timer) this.#flushEmbeddings();
+        this.#completeIfIdle();
+        this.#sink.flush();
+        this.#sink.wake();
+      })
+      .catch((error: unknown) => this.#terminate(error));
+  }
+
+  #completeIfIdle(): void {
+    if (this.#done || !this.#ended || this.#embedding || this.#pending.length > 0) return;
+    this.#done = true;
+    this.#sink.complete();
+  }
+
+  #terminate(error: unknown): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#sink.error(error);
+    this.#sink.flush();
+  }
+}
+
+/** The operator's logic for both faces. */
+export function dedupeSimilarSpec<T>(options: DedupeSimilarOptions<T> = {}): OperatorSpec<unknown, unknown, T> {
+  requireObject(options, 'dedupeSimilar');
+  const method = oneOf(options.method, 'method', ['exact', 'minhash', 'embedding'], 'minhash');
+  const maxEntries = optionalPositive(options.maxEntries, 'maxEntries', { integer: true, min: 1 }) ?? 10_000;
+  const ttlMs = optionalPositive(options.ttlMs, 'ttlMs');
+  const embed = optionalFunction<NonNullable<DedupeSimilarOptions<T>['embed']>>(options.embed, 'embed');
+  if (method === 'embedding' && !embed) throw new TypeError("embed: required with method 'embedding', a function (texts, signal) => Promise<vectors>");
+  const embedBatch = options.embedBatch === undefined ? {} : (requireObject(options.embedBatch, 'embedBatch') as NonNullable<DedupeSimilarOptions<T>['embedBatch']>);
+  let newTextIndex: (() => SimilarityIndex) | undefined;
+  let newEmbeddingIndex: (() => EmbeddingIndex) | undefined;
+  if (method === 'embedding') {
+    const threshold = optionalPositive(options.threshold, 'threshold') ?? 0.95;
+    if (threshold > 1) throw new RangeError(`threshold: expected a number in (0, 1], got ${threshold}`);
+    createEmbeddingIndex({ threshold, maxEntries, ttlMs }); // validates now, at creation
+    newEmbeddingIndex = () => createEmbeddingIndex({ threshold, maxEntries, ttlMs });
+  } else {
+    const indexOptions = {
+      method,
+      threshold: method === 'exact' ? undefined : options.threshold,
+      maxEntries,
+      ttlMs,
+      shingleSize: options.shingleSize,
+      numPerm: options.numPerm,
+      seed: options.seed,
+    };
+    createSimilarityIndex(indexOptions); // validates now, at creation
+    newTextIndex = () => createSimilarityIndex(indexOptions);
+  }
+  const settings: Settings<T> = {
+    method,
+    textOf: optionalFunction<TextOf<T>>(options.text, 'text') ?? (itemAsText),
+    newTextIndex,
+    newEmbeddingIndex,
+    embed,
+    embedMaxItems: optionalPositive(embedBatch.maxItems, 'embedBatch.maxItems', { integer: true, min: 1 }) ?? 64,
+    embedMaxWaitMs: optionalPositive(embedBatch.maxWaitMs, 'embedBatch.maxWaitMs') ?? 50,
+    onDuplicate: optionalFunction(options.onDuplicate, 'onDuplicate'),
+    scheduler: schedulerOption(options.scheduler, 'scheduler'),
+    telemetry: telemetrySettings(options.telemetry),
+  };
+  if (method !== 'embedding') settings.embedMaxItems = Number.POSITIVE_INFINITY;
+  return {
+    create: (sink, link) => new DedupeCore<T>(settings, sink, link),
+    adopt: (value, numbering) => new Envelope(numbering.next++, value as T, settings.scheduler.now()),
+    reveal: (output) => (output instanceof Envelope ? (output as Envelope<T>).item : HIDDEN),
+  };
+}
+
+/**
+ * Suppresses near-duplicates: an item whose text is near-identical to a recent representative is
+ * not sent downstream. In a tokenbatch chain it still gets its own outcome at the end, carrying its
+ * representative's value (or error) and `duplicateOf`, never before that result exists. On a plain
+ * stream it emits only representatives and reports duplicates through `onDuplicate` and metrics.
+ *
+ * Items are compared only with representatives (similarity is not transitive, so matches never
+ * chain), within a window bounded by `maxEntries` and `ttlMs`. If a representative fails, its
+ * duplicates fail with the same error and it is forgotten, so a later item can become the new one.
+ *
+ * @example
+ * ```ts
+ * import { bufferByTokens, dedupeSimilar, mergeBatches, orderedResults } from 'tokenbatch';
+ *
+ * tickets$.pipe(
+ *   dedupeSimilar({ text: (ticket) => ticket.body, threshold: 0.6 }),
+ *   bufferByTokens({ maxTokens: 4000, text: (ticket) => ticket.body }),
+ *   mergeBatches(classify),
+ *   orderedResults(),
+ * ).subscribe((outcome) => console.log(outcome.index, outcome.duplicateOf ?? '-', outcome.ok));
+ * ```
+ */
+export function dedupeSimilar<T>(options?: DedupeSimilarOptions<T>): OperatorFunction<T, T> {
+  return rxOperator(dedupeSimilarSpec(options));
+}

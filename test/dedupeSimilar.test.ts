@@ -1,0 +1,142 @@
+import { from as ixFrom, toArray as ixToArray } from 'ix/asynciterable';
+import { firstValueFrom, from, Subject, toArray } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { bufferByTokens, dedupeSimilar, mergeBatches, orderedResults, TransientError, type BatchHandler, type Outcome } from '../src/index.js';
+import * as iterable from '../src/iterable.js';
+
+const tickets = [
+  'My order 1234 has not arrived yet',
+  'The app crashes when I open settings',
+  'my order 1234 has not arrived yet!', // near-duplicate of 0
+  'MY ORDER   1234 HAS NOT ARRIVED YET', // exact after normalization
+  'Completely different: please reset my password',
+];
+
+describe('dedupeSimilar on a plain stream', () => {
+  it('emits only representatives and reports duplicates through onDuplicate', async () => {
+    const reported: [string, string, number][] = [];
+    const out = await firstValueFrom(from(tickets).pipe(dedupeSimilar({ onDuplicate: (item, rep, similarity) => reported.push([item, rep, similarity]) }), toArray()));
+    expect(out).toEqual([tickets[0], tickets[1], tickets[4]]);
+    expect(reported.map(([item, rep]) => [item, rep])).toEqual([
+      [tickets[2], tickets[0]],
+      [tickets[3], tickets[0]],
+    ]);
+    expect(reported[1]?.[2]).toBe(1); // identical once normalized
+    expect(reported[0]?.[2]).toBeGreaterThanOrEqual(0.5);
+    expect(reported[0]?.[2]).toBeLessThan(1);
+  });
+
+  it("with method 'exact' only normalization makes a duplicate", async () => {
+    const out = await firstValueFrom(from(tickets).pipe(dedupeSimilar({ method: 'exact' }), toArray()));
+    expect(out).toEqual([tickets[0], tickets[1], tickets[2], tickets[4]]);
+  });
+
+  it('compares with representatives only: matches never chain', async () => {
+    // b is within the threshold of a; c is within it of b but not of a: c must be sent.
+    const a = 'abcdefghij klmnop';
+    const b = 'abcdefghij klmnop qrstuv';
+    const c = 'klmnop qrstuv wxyz0123';
+    const out = await firstValueFrom(from([a, b, c]).pipe(dedupeSimilar({ threshold: 0.4 }), toArray()));
+    expect(out).toEqual([a, c]);
+  });
+
+  it('forgets representatives beyond maxEntries', async () => {
+    const out = await firstValueFrom(from(['alpha beta gamma', 'delta epsilon zeta', 'alpha beta gamma']).pipe(dedupeSimilar({ method: 'exact', maxEntries: 1 }), toArray()));
+    expect(out).toHaveLength(3);
+  });
+
+  it('works the same on async iterables', async () => {
+    const out = await ixToArray(ixFrom(tickets).pipe(iterable.dedupeSimilar()));
+    expect(out).toEqual([tickets[0], tickets[1], tickets[4]]);
+  });
+
+  it("with method 'embedding' batches the embed calls and compares by cosine", async () => {
+    const calls: string[][] = [];
+    const vectorOf = (text: string) => (text.toLowerCase().includes('order') ? [1, 0.05, 0] : text.includes('crash') ? [0, 1, 0] : [0, 0, 1]);
+    const out = await firstValueFrom(
+      from(tickets).pipe(
+        dedupeSimilar({
+          method: 'embedding',
+          threshold: 0.99,
+          embed: async (texts) => {
+            calls.push(texts);
+            return texts.map(vectorOf);
+          },
+          embedBatch: { maxItems: 2 },
+        }),
+        toArray(),
+      ),
+    );
+    expect(out).toEqual([tickets[0], tickets[1], tickets[4]]);
+    expect(calls.map((texts) => texts.length)).toEqual([2, 2, 1]);
+  });
+
+  it('validates its options at creation', () => {
+    expect(() => dedupeSimilar({ method: 'embedding' })).toThrow(/embed: required/);
+    expect(() => dedupeSimilar({ method: 'fuzzy' as 'exact' })).toThrow(RangeError);
+    expect(() => dedupeSimilar({ maxEntries: 0 })).toThrow(/maxEntries/);
+    expect(() => dedupeSimilar({ threshold: 2 })).toThrow(/threshold/);
+  });
+});
+
+describe('dedupeSimilar in a chain', () => {
+  const run = async (items: string[], handler: BatchHandler<string, string>) => {
+    const chain = from(items).pipe(dedupeSimilar({ method: 'exact' }), bufferByTokens({ maxTokens: 1000, maxItems: 1 }), mergeBatches(handler, { retry: false, concurrency: 4 }));
+    const emitted = await firstValueFrom(chain.pipe(toArray()));
+    const ordered = await firstValueFrom(chain.pipe(orderedResults(), toArray()));
+    return { ordered, emitted };
+  };
+
+  it('gives each duplicate its own outcome with the representative value and duplicateOf', async () => {
+    const calls: string[] = [];
+    const { ordered, emitted } = await run(['a', 'b', 'A', 'b '], async (batch) => {
+      calls.push(...batch.items);
+      // 'a' answers last, so its duplicate must wait for it.
+      for (let i = 0; i < (batch.items[0] === 'a' ? 5 : 1); i++) await new Promise((resolve) => setImmediate(resolve));
+      return batch.items.map((item) => `v:${item}`);
+    });
+    expect(calls).toEqual(['a', 'b', 'a', 'b']); // two runs of the chain
+    const position = (index: number) => emitted.findIndex((outcome) => outcome.index === index);
+    expect(position(2)).toBeGreaterThan(position(0));
+    expect(position(3)).toBeGreaterThan(position(1));
+    expect(ordered.map((outcome) => [outcome.index, outcome.item, outcome.ok && outcome.value, outcome.duplicateOf])).toEqual([
+      [0, 'a', 'v:a', undefined],
+      [1, 'b', 'v:b', undefined],
+      [2, 'A', 'v:a', 0],
+      [3, 'b ', 'v:b', 1],
+    ]);
+  });
+
+  it('fails the duplicates of a failed representative with its error, and forgets it', async () => {
+    const subject = new Subject<string>();
+    const outcomes: Outcome<string, string>[] = [];
+    let calls = 0;
+    const done = new Promise<void>((resolve) =>
+      subject
+        .pipe(
+          dedupeSimilar({ method: 'exact' }),
+          bufferByTokens({ maxTokens: 1000, maxItems: 1 }),
+          mergeBatches(async (batch) => {
+            calls++;
+            if (calls === 1) throw new TransientError('503');
+            return batch.items.map((item) => `v:${item}`);
+          }, { retry: false }),
+          orderedResults(),
+        )
+        .subscribe({ next: (outcome) => outcomes.push(outcome), complete: resolve }),
+    );
+    subject.next('same text'); // the representative: its call fails
+    subject.next('same text'); // waits for it, then fails with the same error
+    await new Promise((resolve) => setImmediate(resolve));
+    subject.next('same text'); // the failed representative is forgotten: this one is sent
+    subject.complete();
+    await done;
+    expect(outcomes.map((outcome) => [outcome.index, outcome.ok, outcome.duplicateOf])).toEqual([
+      [0, false, undefined],
+      [1, false, 0],
+      [2, true, undefined],
+    ]);
+    expect((outcomes[1] as { error: Error }).error).toBe((outcomes[0] as { error: Error }).error);
+    expect(calls).toBe(2);
+  });
+});
