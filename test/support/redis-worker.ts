@@ -14,12 +14,12 @@ import { Redis } from 'ioredis';
 import { lastValueFrom } from 'rxjs';
 import { bufferByTokens, mergeBatches, orderedResults, type BatchHandler } from '../../src/index.js';
 import * as iterable from '../../src/iterable.js';
-import { fromRedisStream, toRedisStream, type StreamEntry } from '../../src/redis.js';
+import { fromRedisStream, toRedisStream, type RedisStreamStats, type StreamEntry } from '../../src/redis.js';
 
 export type WorkerMessage =
   | { type: 'ready' }
   | { type: 'hung'; ids: string[]; inFlight: number }
-  | { type: 'done'; processed: number; stats: Record<string, number> }
+  | { type: 'done'; processed: number; stats: RedisStreamStats }
   | { type: 'error'; message: string };
 
 const env = process.env;
@@ -83,7 +83,7 @@ process.on('message', (message: { type: string }) => {
   if (message.type === 'go') {
     run().then(
       async () => {
-        send({ type: 'done', processed, stats: { ...source.stats } });
+        send({ type: 'done', processed, stats: source.stats });
         await client.quit();
         process.disconnect?.();
       },
