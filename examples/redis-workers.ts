@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import type { Subscription } from 'rxjs';
 import { bufferByTokens, mergeBatches, orderedResults, type BatchHandler } from 'tokenbatch';
 import { fromRedisStream, toRedisStream, type RedisStreamSource, type StreamEntry } from 'tokenbatch/redis';
-import { INSTALL_HINT, readResults, redisServerPath, seedStream, startRedisServer, waitFor } from '../test/support/redis.js';
+import { INSTALL_HINT, readResults, redisServerPath, seedStream, startRedisServer, waitFor, type RedisServer } from '../test/support/redis.js';
 
 const TICKETS = 2000;
 const subjects = ['Refund not received', 'Cannot log in', 'App crashes on start', 'Invoice is wrong', 'Feature request: dark mode'];
@@ -19,8 +19,13 @@ if (!process.env.REDIS_URL && !redisServerPath()) {
   console.log(`skipped: ${INSTALL_HINT} (or set REDIS_URL)`);
   process.exit(0);
 }
-const server = process.env.REDIS_URL ? undefined : await startRedisServer();
-const url = process.env.REDIS_URL ?? (server?.url as string);
+let server: RedisServer | undefined;
+let redisUrl = process.env.REDIS_URL;
+if (!redisUrl) {
+  server = await startRedisServer();
+  redisUrl = server.url;
+}
+const url = redisUrl;
 const admin = new Redis(url);
 const stream = `tickets:${Date.now()}`; // fresh keys, so a shared REDIS_URL is left as it was
 const results = `${stream}:results`;

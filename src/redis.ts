@@ -19,4 +19,5 @@ export {
   type StreamEntry,
   type ToRedisStreamOptions,
 } from './backends/redis.js';
-export type { Outcome } from './types.js';
+export { TokenbatchError } from './errors.js';
+export type { FailureOutcome, Outcome, OutcomeBase, SuccessOutcome } from './types.js';

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { formatResult } from '../bench/harness.js';
 import { bufferByTokensScenario } from '../bench/scenarios/buffer-by-tokens.js';
 import { scenarios } from '../bench/scenarios/index.js';
+import { redisWorkersScenario } from '../bench/scenarios/redis-workers.js';
+import { redisServerPath } from './support/redis.js';
 
 describe('bench scenario buffer-by-tokens', () => {
   it('is registered under its name', () => {
@@ -38,5 +40,23 @@ describe('bench scenario buffer-by-tokens', () => {
     expect(result.notes?.some((note) => note.startsWith('token-count check passed: 8 bufferByTokens rows'))).toBe(true);
     expect(result.notes?.some((note) => note.startsWith('corpus: 300 items'))).toBe(true);
     expect(formatResult(result)).toContain('bufferByTokens (tiktoken)');
+  });
+});
+
+describe('bench scenario redis-workers', () => {
+  it('is registered under its name', () => {
+    expect(scenarios.map((scenario) => scenario.name)).toContain('redis-workers');
+  });
+
+  it.skipIf(redisServerPath() === undefined)('runs one worker and two on a tiny stream, every item checked', async () => {
+    const result = await redisWorkersScenario.run({ quick: true, items: 600, delaysMs: [2], repeats: 1 });
+    expect(result.rows.map((row) => row.name)).toEqual(['1 worker', '2 workers']);
+    for (const row of result.rows) {
+      expect(row['items/s']).toBeGreaterThan(0);
+      expect(row['handler ms/batch']).toBe(2);
+    }
+    expect(result.rows[0]?.['vs 1 worker']).toBe(1);
+    expect(result.rows[0]?.['smallest share']).toBe(1);
+    expect(result.notes?.some((note) => note.startsWith('600 items per run'))).toBe(true);
   });
 });

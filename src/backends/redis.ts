@@ -157,7 +157,15 @@ export class RedisStreamError extends TokenbatchError {
   }
 }
 
-/** What `ack` accepts: an outcome of a stream entry, the entry, its id, or several of them. */
+/**
+ * What {@link RedisStreamSource.ack} accepts: an outcome of a stream entry, the entry, its id, or
+ * several of them.
+ *
+ * @example
+ * ```ts
+ * const done: AckTarget = [outcome, outcome.item, outcome.item.id];
+ * ```
+ */
 export type AckTarget = Outcome<StreamEntry, unknown> | StreamEntry | string | readonly (Outcome<StreamEntry, unknown> | StreamEntry | string)[];
 
 interface Settings {
@@ -270,7 +278,7 @@ function idOf(target: unknown, stream: string): string {
   if (typeof id !== 'string' || !ENTRY_ID.test(id)) {
     throw new TypeError('ack: expected an outcome whose item is a StreamEntry, a StreamEntry or an entry id (keep the entry as the chain\'s item; read its text with the `text` option)');
   }
-  if (from !== undefined && from !== stream) throw new TypeError(`ack: entry ${id} is from stream "${String(from)}", not "${stream}"`);
+  if (from !== undefined && from !== stream) throw new TypeError(`ack: entry ${id} is from stream ${JSON.stringify(from)}, not "${stream}"`);
   return id;
 }
 
@@ -331,10 +339,10 @@ export class RedisStreamSource extends Observable<StreamEntry> implements AsyncI
 
   /** @internal */
   constructor(settings: Settings, signal: AbortSignal | undefined) {
-    // The subscribe function runs only after construction, when `self` is set.
-    let self: RedisStreamSource | undefined;
-    super((subscriber) => (self as RedisStreamSource).#subscribe(subscriber));
-    self = this;
+    // The subscribe function runs only after construction, when the holder is filled.
+    const holder: { source?: RedisStreamSource } = {};
+    super((subscriber) => (holder.source as RedisStreamSource).#subscribe(subscriber));
+    holder.source = this;
     this.#settings = settings;
     this.stream = settings.stream;
     this.group = settings.group;
@@ -437,16 +445,18 @@ export class RedisStreamSource extends Observable<StreamEntry> implements AsyncI
     });
   }
 
+  /** The async-iterable face: each `next()` reads from Redis only when the entries already read are taken. */
   [Symbol.asyncIterator](): AsyncIterator<StreamEntry> {
     let run: Run | undefined;
     let buffered: StreamEntry[] = [];
     let finished = false;
     let chain: Promise<unknown> = Promise.resolve();
-    const finish = (): IteratorResult<StreamEntry> => {
+    // `closing`: the consumer went away (return(), a failure), so what it held is abandoned.
+    const finish = (closing: boolean): IteratorResult<StreamEntry> => {
       if (!finished) {
         finished = true;
         if (run) {
-          this.#close(run);
+          if (closing) this.#close(run);
           this.#end(run);
         }
       }
@@ -460,10 +470,10 @@ export class RedisStreamSource extends Observable<StreamEntry> implements AsyncI
         try {
           entries = await this.#fetch(run);
         } catch (error) {
-          finish();
+          finish(true);
           throw error;
         }
-        if (entries === undefined || finished) return finish();
+        if (entries === undefined || finished) return finish(false);
         buffered = entries;
       }
       return { done: false, value: buffered.shift() as StreamEntry };
@@ -475,7 +485,7 @@ export class RedisStreamSource extends Observable<StreamEntry> implements AsyncI
         chain = result.catch(() => {});
         return result;
       },
-      return: async () => finish(),
+      return: async () => finish(true),
     };
   }
 
@@ -494,16 +504,19 @@ export class RedisStreamSource extends Observable<StreamEntry> implements AsyncI
 
   #start(): Run {
     if (this.#run && !this.#run.closed) throw new TokenbatchError(`fromRedisStream: consumer "${this.consumer}" is already being read; one subscription at a time`);
-    // What an earlier run held was abandoned with its chain: it is re-read from the pending list.
-    this.#inFlight.clear();
     const run: Run = { closed: false, ownCursor: '0', claimCursor: '0-0', nextClaimAt: 0, reading: undefined, readClient: undefined };
     this.#run = run;
     return run;
   }
 
+  /**
+   * The consumer went away (unsubscribe, `return()`): its chain is gone with what it held, which
+   * stays pending in Redis, for the next run of this consumer or a claim by another.
+   */
   #close(run: Run): void {
     if (run.closed) return;
     run.closed = true;
+    this.#inFlight.clear();
     this.#wakeRoomWaiters();
     this.#interrupt(run);
   }
@@ -949,7 +962,9 @@ function sinkSpec<R>(options: ToRedisStreamOptions<R>): OperatorSpec<unknown, un
  * ```
  */
 export interface RedisSinkOperator<R> extends OperatorFunction<Outcome<StreamEntry, R>, Outcome<StreamEntry, R>> {
+  /** In RxJS `.pipe()`: the written outcomes, as an Observable. */
   (source: Observable<Outcome<StreamEntry, R>>): Observable<Outcome<StreamEntry, R>>;
+  /** In ix `pipe()`: the written outcomes, as an async iterable. */
   (source: AsyncIterable<Outcome<StreamEntry, R>>): AsyncIterableX<Outcome<StreamEntry, R>>;
 }
 
@@ -979,5 +994,5 @@ export function toRedisStream<R>(options: ToRedisStreamOptions<R>): RedisSinkOpe
   const spec = sinkSpec(options);
   const rx = rxOperator(spec);
   const iterable = iterableOperator(spec);
-  return ((input: Observable<unknown> | AsyncIterable<unknown>) => (isObservable(input) ? rx(input) : iterable(input as AsyncIterable<unknown>))) as RedisSinkOperator<R>;
+  return ((input: Observable<unknown> | AsyncIterable<unknown>) => (isObservable(input) ? rx(input) : iterable(input))) as RedisSinkOperator<R>;
 }
