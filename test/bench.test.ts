@@ -3,6 +3,8 @@ import { makeCorpus } from '../bench/corpus.js';
 import { formatResult } from '../bench/harness.js';
 import { bufferByTokensScenario } from '../bench/scenarios/buffer-by-tokens.js';
 import { scenarios } from '../bench/scenarios/index.js';
+import { redisWorkersScenario } from '../bench/scenarios/redis-workers.js';
+import { redisServerPath } from './support/redis.js';
 import { checkComplete, processingScenario } from '../bench/scenarios/processing.js';
 import { simulatedClassify } from '../src/index.js';
 
@@ -108,5 +110,22 @@ describe('bench scenario processing', () => {
     expect(() => checkComplete('unknown', [one(0), one(1), one(2), one(3)], items)).toThrow(/unknown: a result for item 3/);
     const wrong = labels[1] === 'bug' ? 'billing' : 'bug';
     expect(() => checkComplete('wrong', [one(0), one(1, wrong), one(2)], items)).toThrow(/wrong: item 1 labelled/);
+  });
+});
+describe('bench scenario redis-workers', () => {
+  it('is registered under its name', () => {
+    expect(scenarios.map((scenario) => scenario.name)).toContain('redis-workers');
+  });
+
+  it.skipIf(redisServerPath() === undefined)('runs one worker and two on a tiny stream, every item checked', async () => {
+    const result = await redisWorkersScenario.run({ quick: true, items: 600, delaysMs: [2], repeats: 1 });
+    expect(result.rows.map((row) => row.name)).toEqual(['1 worker', '2 workers']);
+    for (const row of result.rows) {
+      expect(row['items/s']).toBeGreaterThan(0);
+      expect(row['handler ms/batch']).toBe(2);
+    }
+    expect(result.rows[0]?.['vs 1 worker']).toBe(1);
+    expect(result.rows[0]?.['smallest share']).toBe(1);
+    expect(result.notes?.some((note) => note.startsWith('600 items per run'))).toBe(true);
   });
 });

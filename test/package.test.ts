@@ -38,6 +38,12 @@ describe('the built package', () => {
     expect(node(['-e', cjs])).toBe('2:3 1:3 function 5');
   });
 
+  it('offers tokenbatch/redis to both module systems, sharing the error classes', () => {
+    const check = "typeof redis.fromRedisStream + ' ' + typeof redis.toRedisStream + ' ' + (new redis.RedisStreamError('XACK', 'x') instanceof tb.TokenbatchError)";
+    expect(node(['--input-type=module', '-e', `import * as tb from 'tokenbatch'; import * as redis from 'tokenbatch/redis'; console.log(${check});`])).toBe('function function true');
+    expect(node(['-e', `const tb = require('tokenbatch'); const redis = require('tokenbatch/redis'); console.log(${check});`])).toBe('function function true');
+  });
+
   it('keeps internals out of reach', () => {
     expect(() => node(['-e', "require('tokenbatch/dist/internal/batcher.js')"])).toThrow(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
     expect(() => node(['--input-type=module', '-e', "await import('tokenbatch/internal/batcher')"])).toThrow(/ERR_PACKAGE_PATH_NOT_EXPORTED/);

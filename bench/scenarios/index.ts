@@ -2,6 +2,7 @@ import type { Scenario } from '../harness.js';
 import { bufferByTokensScenario } from './buffer-by-tokens.js';
 import { embeddingsEncoding } from './embeddings-encoding.js';
 import { processingScenario } from './processing.js';
+import { redisWorkersScenario } from './redis-workers.js';
 
 /** Every bench scenario, in the order `npm run bench` runs them. */
-export const scenarios: Scenario[] = [bufferByTokensScenario, embeddingsEncoding, processingScenario];
+export const scenarios: Scenario[] = [bufferByTokensScenario, processingScenario, embeddingsEncoding, redisWorkersScenario];
