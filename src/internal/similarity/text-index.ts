@@ -19,10 +19,10 @@ export type TextSimilarityMethod = 'exact' | 'minhash';
 /**
  * The default Jaccard threshold over character 3-gram sets. On the dedupe bench (support tickets
  * and chat lines with planted typos, swapped words, whitespace and case changes; a window of
- * 10,000), 0.7 catches about 97% of planted near-duplicates while about 99% of matches are the
- * original text (the rest are unrelated texts that really are that alike, mostly short ones);
- * 0.6 catches 99% but a twentieth of its matches are unrelated texts. Dropping an item wrongly loses
- * information, sending a duplicate only costs tokens: hence the higher value.
+ * 10,000), 0.7 catches 96% to 97% of planted near-duplicates while 99% of matches are the original
+ * text (the rest are unrelated texts that really are that alike, mostly short ones); 0.6 catches
+ * 99% but one match in 20 is an unrelated text. Dropping an item wrongly loses information, sending
+ * a duplicate only costs tokens: hence the higher value.
  *
  * @example
  * ```ts
