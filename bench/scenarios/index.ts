@@ -1,9 +1,10 @@
 import type { Scenario } from '../harness.js';
 import { bufferByTokensScenario } from './buffer-by-tokens.js';
+import { dedupe } from './dedupe.js';
 import { embeddingsEncoding } from './embeddings-encoding.js';
 import { groupingScenario } from './grouping.js';
 import { processingScenario } from './processing.js';
 import { redisWorkersScenario } from './redis-workers.js';
 
 /** Every bench scenario, in the order `npm run bench` runs them. */
-export const scenarios: Scenario[] = [bufferByTokensScenario, processingScenario, groupingScenario, embeddingsEncoding, redisWorkersScenario];
+export const scenarios: Scenario[] = [bufferByTokensScenario, processingScenario, dedupe, groupingScenario, embeddingsEncoding, redisWorkersScenario];

@@ -25,7 +25,7 @@ export interface DedupeSimilarOptions<T> {
    * matches are always tried first for text methods.
    */
   method?: 'exact' | 'minhash' | 'embedding';
-  /** The least similarity that makes a duplicate: verified Jaccard for `'minhash'` (default 0.5), cosine for `'embedding'` (default 0.95). */
+  /** The least similarity that makes a duplicate: verified Jaccard of character 3-gram sets for `'minhash'` (default 0.7), cosine for `'embedding'` (default 0.95). */
   threshold?: number;
   /** Representatives remembered at most (the oldest is forgotten first). Default 10,000. */
   maxEntries?: number;

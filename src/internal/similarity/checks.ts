@@ -31,7 +31,14 @@ export function similarityThreshold(value: unknown, name: string, what: string):
   return threshold;
 }
 
-/** The window bound every index has unless told otherwise. */
+/**
+ * The window bound every index has unless told otherwise.
+ *
+ * @example
+ * ```ts
+ * createSimilarityIndex().maxEntries === DEFAULT_MAX_ENTRIES; // true
+ * ```
+ */
 export const DEFAULT_MAX_ENTRIES = 10_000;
 
 /**

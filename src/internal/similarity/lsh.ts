@@ -6,7 +6,14 @@ import { murmur3Words } from './hash.js';
  * with probability 1 − (1 − sʳ)ᵇ, an S-curve whose steep part is placed at the threshold.
  */
 
-/** How a signature is banded. */
+/**
+ * How a signature is banded.
+ *
+ * @example
+ * ```ts
+ * const params: LshParams = { bands: 20, rows: 6 }; // 120 of the 128 signature values
+ * ```
+ */
 export interface LshParams {
   bands: number;
   rows: number;
@@ -62,6 +69,15 @@ export function optimalLshParams(threshold: number, numPerm: number, falseNegati
  * that band. A bucket holds one entry inline and becomes an array only when shared, since most
  * buckets of a window of dissimilar representatives hold one entry. Empty buckets are deleted, so
  * the maps never outgrow the entries they hold.
+ *
+ * @example
+ * ```ts
+ * const buckets = new LshBuckets<Entry>({ bands: 20, rows: 6 }, seed);
+ * const keys = buckets.keys(signature);
+ * buckets.insert(entry, keys);
+ * buckets.forEachCandidate(keys, (candidate) => verify(candidate));
+ * buckets.delete(entry, keys);
+ * ```
  */
 export class LshBuckets<E extends object> {
   readonly bands: number;

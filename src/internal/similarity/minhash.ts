@@ -11,6 +11,13 @@ import { seededUint32 } from './hash.js';
  * min-wise hashes (the tests check collision rates against Jaccard, for random and for consecutive
  * inputs). This keeps to 32-bit integer arithmetic (`Math.imul`), where the textbook
  * `(a·x + b) mod (2⁶¹ − 1)` would need 64-bit products that JavaScript numbers cannot hold.
+ *
+ * @example
+ * ```ts
+ * const hasher = new MinHasher(128, 1);
+ * const agreement = (x: Uint32Array, y: Uint32Array) => x.filter((v, i) => v === y[i]).length / x.length;
+ * agreement(hasher.signature(a), hasher.signature(b)); // ≈ jaccard(a, b)
+ * ```
  */
 export class MinHasher {
   readonly numPerm: number;

@@ -6,24 +6,70 @@ import { normalizeText } from './normalize.js';
 import { jaccardAtLeast, shingleSet } from './shingles.js';
 import { RepresentativeWindow } from './window.js';
 
-/** How texts are compared: `'exact'` (identical after normalization) or `'minhash'` (Jaccard). */
+/**
+ * How texts are compared: `'exact'` (identical after normalization) or `'minhash'` (Jaccard).
+ *
+ * @example
+ * ```ts
+ * const method: TextSimilarityMethod = 'exact';
+ * ```
+ */
 export type TextSimilarityMethod = 'exact' | 'minhash';
 
 /**
- * The default Jaccard threshold over character 3-gram sets. Measured on the dedupe bench (typos,
- * swapped words, whitespace and case changes planted in support-ticket and chat texts): near-
- * duplicates sit mostly above it, unrelated texts of the same kind far below it.
+ * The default Jaccard threshold over character 3-gram sets. On the dedupe bench (support tickets
+ * and chat lines with planted typos, swapped words, whitespace and case changes; a window of
+ * 10,000), 0.7 catches 96% to 97% of planted near-duplicates while 99% of matches are the original
+ * text (the rest are unrelated texts that really are that alike, mostly short ones); 0.6 catches
+ * 99% but one match in 20 is an unrelated text. Dropping an item wrongly loses information, sending
+ * a duplicate only costs tokens: hence the higher value.
+ *
+ * @example
+ * ```ts
+ * createSimilarityIndex({ threshold: DEFAULT_THRESHOLD - 0.1 }); // catch more, merge more
+ * ```
  */
-export const DEFAULT_THRESHOLD = 0.5;
-/** The default shingle size, in code points: 3-grams keep short texts' edits cheap (see the bench). */
+export const DEFAULT_THRESHOLD = 0.7;
+/**
+ * The default shingle size, in code points. Each character edit changes up to `n` shingles, so short
+ * texts need a small `n`; 2-grams are too few to tell unrelated texts apart. On the bench, 3-grams
+ * keep the most planted near-duplicates for the same rate of unrelated matches.
+ *
+ * @example
+ * ```ts
+ * createSimilarityIndex({ shingleSize: DEFAULT_SHINGLE_SIZE + 2 }); // for long documents
+ * ```
+ */
 export const DEFAULT_SHINGLE_SIZE = 3;
-/** The default MinHash signature length. */
+/**
+ * The default MinHash signature length: with the threshold 0.7 it bands as 20 × 6, so pairs at
+ * Jaccard 0.7 / 0.75 / 0.8 become candidates with probability 0.92 / 0.98 / 0.998. 64 finds about as
+ * many pairs on the bench in half the hashing time but fewer of those just above the threshold.
+ *
+ * @example
+ * ```ts
+ * createSimilarityIndex({ numPerm: DEFAULT_NUM_PERM / 2 }); // faster, a little less recall
+ * ```
+ */
 export const DEFAULT_NUM_PERM = 128;
-/** The default seed of the shingle fingerprints and MinHash permutations. */
+/**
+ * The default seed of the shingle fingerprints and MinHash permutations.
+ *
+ * @example
+ * ```ts
+ * createSimilarityIndex({ seed: DEFAULT_SEED + 1 }); // other permutations, same kind of answers
+ * ```
+ */
 export const DEFAULT_SEED = 1;
 /**
  * How much the LSH banding weighs missed pairs against extra candidates (see
- * {@link optimalLshParams}); candidates are verified exactly, so extra ones cost only time.
+ * {@link optimalLshParams}); candidates are verified exactly, so extra ones cost only time. With
+ * datasketch's default of 0.5 the index missed about 5% of the pairs on the bench.
+ *
+ * @example
+ * ```ts
+ * optimalLshParams(DEFAULT_THRESHOLD, DEFAULT_NUM_PERM, FALSE_NEGATIVE_WEIGHT); // { bands: 20, rows: 6 }
+ * ```
  */
 export const FALSE_NEGATIVE_WEIGHT = 0.9;
 
@@ -141,7 +187,7 @@ export class PreparedText {
  * ```ts
  * const index = createSimilarityIndex({ maxEntries: 1000 });
  * index.add(0, 'My order #1234 has not arrived', 0);
- * index.match('my order #1234 has not arived', 10); // { id: 0, similarity: 0.79... }
+ * index.match('my order #1234 has not arived', 10); // { id: 0, similarity: 0.8965... }
  * ```
  */
 export interface SimilarityIndex {

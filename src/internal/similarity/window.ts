@@ -4,7 +4,14 @@
  * passes in (no timers here).
  */
 
-/** What the window needs of an entry. */
+/**
+ * What the window needs of an entry.
+ *
+ * @example
+ * ```ts
+ * const entry: WindowEntry = { id: 7, addedAt: window.advance(now) };
+ * ```
+ */
 export interface WindowEntry {
   readonly id: number;
   readonly addedAt: number;
@@ -20,6 +27,12 @@ export interface WindowEntry {
  * `Map` entries as holes that iteration walks over, so finding the oldest of a `Map` after many
  * evictions costs O(window) (measured: 4 µs an eviction at 10,000). An entry removed out of order is
  * only dropped from the id map; the queue skips it later and is rebuilt once mostly stale.
+ *
+ * @example
+ * ```ts
+ * const window = new RepresentativeWindow<Entry>(1000, 60_000, (gone) => unindex(gone), 'myIndex');
+ * window.admit({ ...entry, addedAt: window.advance(now) });
+ * ```
  */
 export class RepresentativeWindow<E extends WindowEntry> {
   readonly maxEntries: number;

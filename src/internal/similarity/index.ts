@@ -1,0 +1,33 @@
+/**
+ * The near-duplicate machinery behind `dedupeSimilar`: pure, synchronous, no RxJS. Texts go
+ * through {@link createSimilarityIndex} (`'exact'` or `'minhash'`), caller-computed embeddings
+ * through {@link createEmbeddingIndex}.
+ *
+ * @example
+ * ```ts
+ * import { createSimilarityIndex } from '../internal/similarity/index.js';
+ *
+ * const index = createSimilarityIndex({ maxEntries: 5000, ttlMs: 600_000 });
+ * const prepared = index.prepare(text);
+ * const duplicateOf = index.match(prepared, scheduler.now());
+ * if (duplicateOf === undefined) index.add(itemIndex, prepared, scheduler.now());
+ * ```
+ *
+ * @packageDocumentation
+ */
+export {
+  createSimilarityIndex,
+  DEFAULT_MAX_ENTRIES,
+  DEFAULT_NUM_PERM,
+  DEFAULT_SEED,
+  DEFAULT_SHINGLE_SIZE,
+  DEFAULT_THRESHOLD,
+  PreparedText,
+  type SimilarityIndex,
+  type SimilarityIndexOptions,
+  type SimilarityIndexStats,
+  type SimilarityMatch,
+  type TextSimilarityMethod,
+} from './text-index.js';
+export { createEmbeddingIndex, type EmbeddingIndex, type EmbeddingIndexOptions, type EmbeddingMatch, type Vector } from './embedding-index.js';
+export { normalizeText } from './normalize.js';
