@@ -4,7 +4,7 @@ import { OversizeItemError } from '../errors.js';
 import type { BufferByTokensOptions } from '../operators/bufferByTokens.js';
 import type { Batch, CloseReason } from '../types.js';
 import { Envelope, ItemFailure, type Link } from './chain.js';
-import type { Core, Sink } from './core.js';
+import { CoreBase, type Sink } from './core.js';
 import { itemAsText, TokenMeter, type TextOf } from './meter.js';
 import type { SplitPolicy } from './splitting.js';
 import { Telemetry, telemetrySettings, type TelemetrySettings } from './telemetry.js';
@@ -98,20 +98,18 @@ class OpenBatch<T> {
  * `lanes` open batches (one for bufferByTokens, one per length bucket for groupByLength), each closed
  * by tokens, items, time or end under the same rules.
  */
-export class BatchingCore<T> implements Core<unknown> {
+export class BatchingCore<T> extends CoreBase<unknown> {
   readonly #rules: BatchRules<T>;
-  readonly #sink: Sink<unknown>;
   readonly #chained: boolean;
   readonly #route: (envelope: Envelope<T>) => number;
   readonly #lanes: (OpenBatch<T> | undefined)[];
   readonly #telemetry: Telemetry;
   #nextBatchIndex = 0;
-  #done = false;
 
   constructor(rules: BatchRules<T>, sink: Sink<unknown>, link: Link | undefined, stage: string, lanes = 1, route: (envelope: Envelope<T>) => number = () => 0) {
+    super(sink);
     this.#rules = rules;
     this.#telemetry = new Telemetry(rules.telemetry, stage);
-    this.#sink = sink;
     this.#chained = link !== undefined;
     this.#route = route;
     this.#lanes = new Array<OpenBatch<T> | undefined>(lanes).fill(undefined);
@@ -122,10 +120,10 @@ export class BatchingCore<T> implements Core<unknown> {
   }
 
   push(input: unknown): void {
-    if (this.#done) return;
+    if (this.done) return;
     if (!(input instanceof Envelope)) {
       // Chain events for operators further down (duplicates, failures) pass straight through.
-      this.#sink.emit(input);
+      this.sink.emit(input);
       return;
     }
     const envelope = input as Envelope<T>;
@@ -135,34 +133,28 @@ export class BatchingCore<T> implements Core<unknown> {
     } catch (error) {
       if (error instanceof OversizeItemError) {
         this.#flushAll();
-        this.#terminate(error);
-      } else if (this.#chained) this.#sink.emit(new ItemFailure(envelope, error));
-      else this.#terminate(error);
+        this.terminate(error);
+      } else if (this.#chained) this.sink.emit(new ItemFailure(envelope, error));
+      else this.terminate(error);
     }
   }
 
   end(): void {
-    if (this.#done) return;
+    if (this.done) return;
     this.#flushAll();
-    this.#done = true;
-    this.#sink.complete();
+    this.finish();
   }
 
-  fail(error: unknown): void {
-    if (this.#done) return;
+  override fail(error: unknown): void {
+    if (this.done) return;
     this.#flushAll();
-    this.#terminate(error);
+    this.terminate(error);
   }
 
-  dispose(): void {
-    this.#done = true;
+  override dispose(): void {
+    super.dispose();
     for (const lane of this.#lanes) lane?.timer?.unsubscribe();
     this.#lanes.fill(undefined);
-  }
-
-  #terminate(error: unknown): void {
-    this.#done = true;
-    this.#sink.error(error);
   }
 
   #add(envelope: Envelope<T>): void {
@@ -216,7 +208,7 @@ export class BatchingCore<T> implements Core<unknown> {
       open.timer = scheduler.schedule(() => {
         if (this.#lanes[lane] !== open) return;
         this.#close(lane, 'time');
-        this.#sink.flush();
+        this.sink.flush();
       }, maxWaitMs);
     }
     this.#lanes[lane] = open;
@@ -260,7 +252,7 @@ export class BatchingCore<T> implements Core<unknown> {
         // A count that fails here fails again, visibly, where the batch is used.
       }
     }
-    this.#sink.emit(batch);
+    this.sink.emit(batch);
   }
 }
 

@@ -65,3 +65,39 @@ export const HIDDEN: unique symbol = Symbol('tokenbatch.hidden');
 
 /** Identity reveal for chain subscriptions. */
 export const revealAll = <O>(output: O): O => output;
+
+/**
+ * The lifecycle every core shares: once it has completed, failed or been disposed it emits nothing
+ * more, and a failure reaches the sink once.
+ */
+export abstract class CoreBase<I> implements Core<I> {
+  protected done = false;
+  constructor(protected readonly sink: Sink<unknown>) {}
+
+  abstract push(input: I): void;
+  abstract end(): void;
+  abstract accepts(demand: boolean): boolean;
+
+  fail(error: unknown): void {
+    this.terminate(error);
+  }
+
+  dispose(): void {
+    this.done = true;
+  }
+
+  /** Complete, unless already finished. */
+  protected finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.sink.complete();
+  }
+
+  /** Fail with `error`, unless already finished, and deliver at once (callers may be timers or promises). */
+  protected terminate(error: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    this.sink.error(error);
+    this.sink.flush();
+  }
+}

@@ -1,13 +1,14 @@
 import type { OperatorFunction, SchedulerLike, Subscription } from 'rxjs';
 import { DuplicateNotice, Envelope, ItemFailure, type Link } from '../internal/chain.js';
-import { HIDDEN, type Core, type OperatorSpec, type Sink } from '../internal/core.js';
-import { itemAsText, type TextOf } from '../internal/meter.js';
+import { CoreBase, HIDDEN, type OperatorSpec, type Sink } from '../internal/core.js';
+import { itemAsText, TokenMeter, type TextOf } from '../internal/meter.js';
+import { getTokenizer } from '../backends/tokenizers.js';
 import { oneOf, optionalFunction, optionalPositive, requireObject, scheduler as schedulerOption } from '../internal/options.js';
 import { rxOperator } from '../internal/rx-face.js';
 import { createEmbeddingIndex, type EmbeddingIndex, type Vector } from '../internal/similarity/embedding-index.js';
 import { createSimilarityIndex, type SimilarityIndex } from '../internal/similarity/text-index.js';
 import { Telemetry, telemetrySettings, type TelemetryOptions } from '../internal/telemetry.js';
-import { AbortError, InvalidItemError } from '../errors.js';
+import { AbortError } from '../errors.js';
 
 /**
  * Options of {@link dedupeSimilar}.
@@ -53,7 +54,8 @@ export interface DedupeSimilarOptions<T> {
 
 interface Settings<T> {
   method: 'exact' | 'minhash' | 'embedding';
-  textOf: TextOf<T>;
+  /** Reads items' text (the tokenizer is never used here). */
+  meter: TokenMeter<T>;
   newTextIndex: (() => SimilarityIndex) | undefined;
   newEmbeddingIndex: (() => EmbeddingIndex) | undefined;
   embed: DedupeSimilarOptions<T>['embed'];
@@ -69,9 +71,8 @@ interface Settings<T> {
  * matches cannot chain), in a window bounded by `maxEntries` and `ttlMs`. A representative whose
  * outcome failed is forgotten, so a later item can take its place.
  */
-class DedupeCore<T> implements Core<unknown> {
+class DedupeCore<T> extends CoreBase<unknown> {
   readonly #settings: Settings<T>;
-  readonly #sink: Sink<unknown>;
   readonly #chained: boolean;
   readonly #telemetry: Telemetry;
   readonly #textIndex: SimilarityIndex | undefined;
@@ -82,11 +83,10 @@ class DedupeCore<T> implements Core<unknown> {
   #embedding: AbortController | undefined;
   #timer: Subscription | undefined;
   #ended = false;
-  #done = false;
 
   constructor(settings: Settings<T>, sink: Sink<unknown>, link: Link | undefined) {
+    super(sink);
     this.#settings = settings;
-    this.#sink = sink;
     this.#chained = link !== undefined;
     this.#telemetry = new Telemetry(settings.telemetry, 'dedupe');
     this.#textIndex = settings.newTextIndex?.();
@@ -98,19 +98,19 @@ class DedupeCore<T> implements Core<unknown> {
   }
 
   push(input: unknown): void {
-    if (this.#done) return;
+    if (this.done) return;
     if (!(input instanceof Envelope)) {
-      this.#sink.emit(input);
+      this.sink.emit(input);
       return;
     }
     const envelope = input as Envelope<T>;
     this.#telemetry.itemsEntered(1);
     let text: string;
     try {
-      text = this.#textOf(envelope);
+      text = this.#settings.meter.text(envelope);
     } catch (error) {
-      if (this.#chained) this.#sink.emit(new ItemFailure(envelope, error));
-      else this.#terminate(error);
+      if (this.#chained) this.sink.emit(new ItemFailure(envelope, error));
+      else this.terminate(error);
       return;
     }
     if (this.#textIndex) this.#decide(envelope, this.#textIndex.prepare(text), (prepared, now) => this.#textIndex?.match(prepared, now), (prepared, now) => this.#textIndex?.add(envelope.index, prepared, now));
@@ -123,26 +123,11 @@ class DedupeCore<T> implements Core<unknown> {
     this.#completeIfIdle();
   }
 
-  fail(error: unknown): void {
-    this.#terminate(error);
-  }
-
-  dispose(): void {
-    this.#done = true;
+  override dispose(): void {
+    super.dispose();
     this.#timer?.unsubscribe();
     this.#embedding?.abort(new AbortError('the consumer went away'));
     this.#representatives.clear();
-  }
-
-  #textOf(envelope: Envelope<T>): string {
-    let text: unknown;
-    try {
-      text = this.#settings.textOf(envelope.item);
-    } catch (cause) {
-      throw new InvalidItemError(`item ${envelope.index}: the text option threw: ${cause instanceof Error ? cause.message : String(cause)}`, envelope.index, { cause });
-    }
-    if (typeof text !== 'string') throw new InvalidItemError(`item ${envelope.index}: the text option returned ${typeof text}, not a string`, envelope.index);
-    return text;
   }
 
   /** Match against representatives; a duplicate goes down as a notice, anything else as a new representative. */
@@ -161,13 +146,13 @@ class DedupeCore<T> implements Core<unknown> {
       const representative = this.#representatives.get(found.id) as Envelope<T>;
       this.#telemetry.duplicate();
       this.#settings.onDuplicate?.(envelope.item, representative.item, found.similarity);
-      this.#sink.emit(new DuplicateNotice(envelope, representative, found.similarity));
+      this.sink.emit(new DuplicateNotice(envelope, representative, found.similarity));
       return;
     }
     add(key, now);
     this.#representatives.set(envelope.index, envelope);
     this.#prune();
-    this.#sink.emit(envelope);
+    this.sink.emit(envelope);
   }
 
   #forget(id: number): void {
@@ -199,7 +184,7 @@ class DedupeCore<T> implements Core<unknown> {
 
   /** Embed the pending items in one call, then decide them in arrival order. One call at a time keeps order. */
   #flushEmbeddings(): void {
-    if (this.#embedding || this.#pending.length === 0 || this.#done) return;
+    if (this.#embedding || this.#pending.length === 0 || this.done) return;
     this.#timer?.unsubscribe();
     this.#timer = undefined;
     const group = this.#pending.splice(0, this.#settings.embedMaxItems);
@@ -216,45 +201,36 @@ class DedupeCore<T> implements Core<unknown> {
       )
       .then(
         (vectors) => {
-          if (this.#done) return;
+          if (this.done) return;
           group.forEach(({ envelope }, i) => {
             const vector = vectors[i] as Vector;
             try {
               this.#decide(envelope, vector, (v, now) => this.#vectorIndex?.match(v, now), (v, now) => this.#vectorIndex?.add(envelope.index, v, now));
             } catch {
               // A vector the index refuses (wrong length, zero): the item is sent, not deduplicated.
-              this.#sink.emit(envelope);
+              this.sink.emit(envelope);
             }
           });
         },
         () => {
           // Without vectors nothing can be compared: the items go on undeduplicated, none is lost.
-          if (!this.#done) for (const { envelope } of group) this.#sink.emit(envelope);
+          if (!this.done) for (const { envelope } of group) this.sink.emit(envelope);
         },
       )
       .finally(() => {
         this.#embedding = undefined;
-        if (this.#done) return;
+        if (this.done) return;
         if (this.#pending.length >= this.#settings.embedMaxItems || (this.#ended && this.#pending.length > 0)) this.#flushEmbeddings();
         else if (this.#pending.length > 0 && !this.#timer) this.#flushEmbeddings();
         this.#completeIfIdle();
-        this.#sink.flush();
-        this.#sink.wake();
+        this.sink.flush();
+        this.sink.wake();
       })
-      .catch((error: unknown) => this.#terminate(error));
+      .catch((error: unknown) => this.terminate(error));
   }
 
   #completeIfIdle(): void {
-    if (this.#done || !this.#ended || this.#embedding || this.#pending.length > 0) return;
-    this.#done = true;
-    this.#sink.complete();
-  }
-
-  #terminate(error: unknown): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.#sink.error(error);
-    this.#sink.flush();
+    if (this.#ended && !this.#embedding && this.#pending.length === 0) this.finish();
   }
 }
 
@@ -289,7 +265,7 @@ export function dedupeSimilarSpec<T>(options: DedupeSimilarOptions<T> = {}): Ope
   }
   const settings: Settings<T> = {
     method,
-    textOf: optionalFunction<TextOf<T>>(options.text, 'text') ?? (itemAsText),
+    meter: new TokenMeter(optionalFunction<TextOf<T>>(options.text, 'text') ?? (itemAsText), getTokenizer('o200k_base')),
     newTextIndex,
     newEmbeddingIndex,
     embed,

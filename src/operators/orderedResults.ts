@@ -1,7 +1,7 @@
 import type { MonoTypeOperatorFunction } from 'rxjs';
 import { TokenbatchError } from '../errors.js';
 import type { Link } from '../internal/chain.js';
-import type { Core, OperatorSpec, Sink } from '../internal/core.js';
+import { CoreBase, type OperatorSpec, type Sink } from '../internal/core.js';
 import { optionalPositive, requireObject } from '../internal/options.js';
 import { rxOperator } from '../internal/rx-face.js';
 import type { Outcome } from '../types.js';
@@ -23,16 +23,14 @@ export interface OrderedResultsOptions {
   maxBuffered?: number;
 }
 
-class OrderedCore implements Core<unknown> {
+class OrderedCore extends CoreBase<unknown> {
   readonly upstreamLink: Link = { holdsOutcomes: true };
-  readonly #sink: Sink<unknown>;
   readonly #maxBuffered: number;
   readonly #waiting = new Map<number, Outcome<unknown, unknown>>();
   #next = 0;
-  #done = false;
 
   constructor(sink: Sink<unknown>, maxBuffered: number) {
-    this.#sink = sink;
+    super(sink);
     this.#maxBuffered = maxBuffered;
   }
 
@@ -41,50 +39,36 @@ class OrderedCore implements Core<unknown> {
   }
 
   push(input: unknown): void {
-    if (this.#done) return;
+    if (this.done) return;
     const outcome = input as Outcome<unknown, unknown>;
     const index = outcome?.index;
     if (typeof index !== 'number' || !Number.isInteger(index) || index < 0) {
-      return this.#terminate(new TypeError('orderedResults: expected outcomes with a whole-number index'));
+      return this.terminate(new TypeError('orderedResults: expected outcomes with a whole-number index'));
     }
     if (index < this.#next || this.#waiting.has(index)) {
-      return this.#terminate(new TokenbatchError(`orderedResults: a second outcome for item ${index}`));
+      return this.terminate(new TokenbatchError(`orderedResults: a second outcome for item ${index}`));
     }
     this.#waiting.set(index, outcome);
     while (this.#waiting.has(this.#next)) {
       const ready = this.#waiting.get(this.#next) as Outcome<unknown, unknown>;
       this.#waiting.delete(this.#next);
-      this.#sink.emit(ready);
+      this.sink.emit(ready);
       this.upstreamLink.release?.(this.#next);
       this.#next++;
     }
     if (this.upstreamLink.release === undefined && this.#waiting.size > this.#maxBuffered) {
-      this.#terminate(new TokenbatchError(`orderedResults: more than maxBuffered (${this.#maxBuffered}) outcomes wait for item ${this.#next}`));
+      this.terminate(new TokenbatchError(`orderedResults: more than maxBuffered (${this.#maxBuffered}) outcomes wait for item ${this.#next}`));
     }
   }
 
   end(): void {
-    if (this.#done) return;
-    if (this.#waiting.size > 0) {
-      return this.#terminate(new TokenbatchError(`orderedResults: the source ended without an outcome for item ${this.#next}`));
-    }
-    this.#done = true;
-    this.#sink.complete();
+    if (this.#waiting.size > 0) this.terminate(new TokenbatchError(`orderedResults: the source ended without an outcome for item ${this.#next}`));
+    else this.finish();
   }
 
-  fail(error: unknown): void {
-    this.#terminate(error);
-  }
-
-  dispose(): void {
-    this.#done = true;
+  override dispose(): void {
+    super.dispose();
     this.#waiting.clear();
-  }
-
-  #terminate(error: unknown): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.#sink.error(error);
   }
 }
 

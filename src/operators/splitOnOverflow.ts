@@ -3,7 +3,7 @@ import { resolveTokenizer } from '../backends/tokenizers.js';
 import { ContextOverflowError } from '../errors.js';
 import { TokenBatch } from '../internal/batcher.js';
 import { Envelope, ItemFailure, type Link } from '../internal/chain.js';
-import { HIDDEN, type Core, type OperatorSpec, type Sink } from '../internal/core.js';
+import { CoreBase, HIDDEN, type OperatorSpec, type Sink } from '../internal/core.js';
 import { itemAsText, TokenMeter, type TextOf } from '../internal/meter.js';
 import { nonNegative, optionalFunction, optionalPositive, requireObject } from '../internal/options.js';
 import { rxOperator } from '../internal/rx-face.js';
@@ -50,15 +50,13 @@ interface Settings {
   itemOverheadTokens: number;
 }
 
-class SplitCore<T> implements Core<unknown> {
+class SplitCore<T> extends CoreBase<unknown> {
   readonly #settings: Settings;
-  readonly #sink: Sink<unknown>;
   readonly #chained: boolean;
-  #done = false;
 
   constructor(settings: Settings, sink: Sink<unknown>, link: Link | undefined) {
+    super(sink);
     this.#settings = settings;
-    this.#sink = sink;
     this.#chained = link !== undefined;
   }
 
@@ -67,9 +65,9 @@ class SplitCore<T> implements Core<unknown> {
   }
 
   push(input: unknown): void {
-    if (this.#done) return;
+    if (this.done) return;
     if (!(input instanceof TokenBatch)) {
-      this.#sink.emit(input); // duplicates and failures are for operators further down
+      this.sink.emit(input); // duplicates and failures are for operators further down
       return;
     }
     const batch = input as TokenBatch<T>;
@@ -80,12 +78,12 @@ class SplitCore<T> implements Core<unknown> {
         if (oversize && !policy.chunk) {
           const entry = entries[0] as Envelope<T>;
           const error = new ContextOverflowError(`item ${entry.index} has ${batch.meter.exact(entry)} tokens, more than fit in maxTokens (${maxTokens}) even alone, and no chunk option is set`);
-          if (this.#chained) this.#sink.emit(new ItemFailure(entry, error));
-          else return this.#terminate(error);
-        } else this.#sink.emit(batch.regroup(entries, oversize, maxTokens, policy));
+          if (this.#chained) this.sink.emit(new ItemFailure(entry, error));
+          else return this.terminate(error);
+        } else this.sink.emit(batch.regroup(entries, oversize, maxTokens, policy));
       }
     } catch (error) {
-      this.#terminate(error);
+      this.terminate(error);
     }
   }
 
@@ -116,23 +114,7 @@ class SplitCore<T> implements Core<unknown> {
   }
 
   end(): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.#sink.complete();
-  }
-
-  fail(error: unknown): void {
-    this.#terminate(error);
-  }
-
-  dispose(): void {
-    this.#done = true;
-  }
-
-  #terminate(error: unknown): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.#sink.error(error);
+    this.finish();
   }
 }
 
