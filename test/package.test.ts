@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { VERSION } from '../src/version.js';
 
 // These tests load the built package the way consumers do, through its `exports` map (a package
 // can import itself by name), in separate Node processes: ESM import and CommonJS require.
@@ -47,5 +48,21 @@ describe('the built package', () => {
   it('keeps internals out of reach', () => {
     expect(() => node(['-e', "require('tokenbatch/dist/internal/batcher.js')"])).toThrow(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
     expect(() => node(['--input-type=module', '-e', "await import('tokenbatch/internal/batcher')"])).toThrow(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
+  });
+
+  it('ships the tokenbatch command as an executable, outside the exports map', () => {
+    const bin = (JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { bin: Record<string, string> }).bin.tokenbatch as string;
+    const file = `${root}${bin}`;
+    expect(readFileSync(file, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    expect(statSync(file).mode & 0o111).not.toBe(0);
+    expect(execFileSync(file, ['--version'], { encoding: 'utf8' }).trim()).toBe(VERSION);
+    expect(() => node(['--input-type=module', '-e', "await import('tokenbatch/cli/main')"])).toThrow(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
+    expect(() => node(['--input-type=module', '-e', "await import('tokenbatch/dist/esm/cli/main.js')"])).toThrow(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
+  });
+
+  it('keeps the command-line dependencies out of the library', () => {
+    const library = readdirSync(`${root}src`, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.ts') && !file.startsWith('cli/'));
+    for (const file of library) expect(readFileSync(`${root}src/${file}`, 'utf8'), file).not.toMatch(/from '(commander|cli-progress)'/);
+    expect(existsSync(`${root}dist/cjs/cli`)).toBe(false);
   });
 });

@@ -1,0 +1,258 @@
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { from } from 'ix/asynciterable';
+import { simulatedModel, type SimulatedTask } from '../backends/simulated.js';
+import { resolveTokenizer } from '../backends/tokenizers.js';
+import { bufferByTokens, mergeBatches, orderedResults, splitOnOverflow } from '../iterable.js';
+import type * as OpenAIBackend from '../backends/openai.js';
+import type { BatchHandler, EncodingName, Outcome } from '../types.js';
+import { countInput, itemText, readItems, type InputItem } from './input.js';
+import { CliError, ResultLog, resultLine, scanResults } from './output.js';
+import { Progress, type ProgressMode } from './progress.js';
+
+/**
+ * Everything `tokenbatch run` needs, as parsed from its command line.
+ *
+ * @example
+ * ```ts
+ * const config: RunConfig = { ...defaults, input: 'items.jsonl', output: 'results.jsonl', backend: 'simulated', task: 'classify' };
+ * ```
+ */
+export interface RunConfig {
+  input: string;
+  output: string;
+  backend: 'openai' | 'simulated';
+  prompt?: string;
+  model: string;
+  baseURL?: string;
+  apiKey?: string;
+  responseFormat: OpenAIBackend.ChatResponseFormat;
+  resultSchema?: Record<string, unknown>;
+  task?: SimulatedTask;
+  simLatencyMs?: number;
+  simFailureRate: number;
+  seed: number;
+  maxTokens: number;
+  maxItems: number;
+  concurrency: number;
+  rpm?: number;
+  tpm?: number;
+  timeoutMs: number;
+  maxAttempts: number;
+  textField: string;
+  idField: string;
+  tokenizer: EncodingName;
+  progress: ProgressMode | 'auto';
+}
+
+/**
+ * Where a run talks to the world: stderr for progress and messages, and the process for signals.
+ *
+ * @example
+ * ```ts
+ * const io: RunIO = { stderr: process.stderr, signals: process };
+ * ```
+ */
+export interface RunIO {
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Emits `'SIGINT'` and `'SIGTERM'`. */
+  readonly signals: NodeJS.EventEmitter;
+}
+
+/**
+ * Exit codes of `tokenbatch run`.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await runJob(config, io); // EXIT.ok, EXIT.someFailed, ...
+ * ```
+ */
+export const EXIT = Object.freeze({ ok: 0, error: 1, someFailed: 2, interrupted: 130, terminated: 143 });
+
+/** Malformed input lines reported one by one on stderr; past this, only counted (each still gets its result line). */
+const MAX_REPORTED_PROBLEMS = 20;
+
+interface Backend {
+  handler: BatchHandler<InputItem, unknown>;
+  batchOverheadTokens: number;
+  itemOverheadTokens: number;
+}
+
+async function makeBackend(config: RunConfig): Promise<Backend> {
+  if (config.backend === 'simulated') {
+    if (config.task === undefined) throw new CliError('--task is required with --backend simulated (classify, summarize, translate or embed)');
+    const model = simulatedModel<InputItem, SimulatedTask>({
+      task: config.task,
+      text: itemText,
+      seed: config.seed,
+      ...(config.simLatencyMs === undefined ? {} : { latency: { baseMs: config.simLatencyMs } }),
+      ...(config.simFailureRate > 0 ? { faults: { transient: config.simFailureRate } } : {}),
+    });
+    return { handler: model.handler, batchOverheadTokens: 0, itemOverheadTokens: 0 };
+  }
+  if (config.prompt === undefined || config.prompt.trim() === '') throw new CliError('--prompt is required with --backend openai: it is the task, sent as the system prompt');
+  if (config.apiKey === undefined || config.apiKey === '') {
+    throw new CliError('no API key: pass --api-key or set OPENAI_API_KEY (any value for local servers that ignore it), or use --backend simulated');
+  }
+  let openai: typeof OpenAIBackend;
+  try {
+    openai = await import('../backends/openai.js');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes("'openai'")) {
+      throw new CliError('the openai backend needs the openai package: npm install openai');
+    }
+    throw error;
+  }
+  const handler = openai.openAIChat<InputItem, unknown>({
+    model: config.model,
+    prompt: config.prompt,
+    text: itemText,
+    apiKey: config.apiKey,
+    ...(config.baseURL === undefined ? {} : { baseURL: config.baseURL }),
+    responseFormat: config.responseFormat,
+    ...(config.resultSchema === undefined ? {} : { resultSchema: config.resultSchema }),
+  });
+  // openAIChat's advice: the prompt plus ~120 tokens of instructions per request, ~10 per item line.
+  const batchOverheadTokens = resolveTokenizer(config.tokenizer).count(config.prompt) + 120;
+  return { handler, batchOverheadTokens, itemOverheadTokens: 10 };
+}
+
+async function checkInput(path: string): Promise<void> {
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) throw new CliError(`input '${path}' is not a file`);
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CliError(`cannot read input file '${path}': ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message}`);
+  }
+}
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
+/**
+ * Runs a JSONL file through the chain `bufferByTokens → splitOnOverflow → mergeBatches →
+ * orderedResults`, appending one result line per input line to the output, in input order, as the
+ * results complete. Lines already in the output are skipped, so a rerun resumes an interrupted run.
+ * The first SIGINT stops reading and lets the batches in flight finish; a second aborts them.
+ * Resolves to an exit code ({@link EXIT}); throws {@link CliError} for a run that cannot start.
+ *
+ * @example
+ * ```ts
+ * const code = await runJob(config, { stderr: process.stderr, signals: process });
+ * ```
+ */
+export async function runJob(config: RunConfig, io: RunIO): Promise<number> {
+  await checkInput(config.input);
+  if (resolve(config.input) === resolve(config.output)) throw new CliError('--output must not be the input file');
+  const backend = await makeBackend(config);
+  if (backend.batchOverheadTokens + backend.itemOverheadTokens >= config.maxTokens) {
+    throw new CliError(`--max-tokens ${config.maxTokens} leaves no room for items after the prompt and instructions (about ${backend.batchOverheadTokens} tokens)`);
+  }
+
+  const existing = await scanResults(config.output);
+  const { items: total, alreadyDone } = await countInput(config.input, existing.done);
+  const mode: ProgressMode = config.progress === 'auto' ? (io.stderr.isTTY ? 'bar' : 'lines') : config.progress;
+  const progress = new Progress({ stream: io.stderr, mode });
+  const say = (message: string): void => progress.log(`tokenbatch: ${message}`);
+  if (existing.tornBytes > 0) say(`cut off an unfinished last line (${existing.tornBytes} bytes) left in ${config.output} by an interrupted run`);
+  if (existing.repeated > 0) say(`warning: ${config.output} has ${existing.repeated} repeated line numbers (left as they are)`);
+  if (alreadyDone > 0) say(`resuming: ${alreadyDone} of ${total} lines are already in ${config.output}`);
+
+  const log = ResultLog.open(config.output);
+  const stop = new AbortController();
+  let problems = 0;
+  const source = readItems(config.input, {
+    fields: { textField: config.textField, idField: config.idField },
+    skip: existing.done,
+    stop: stop.signal,
+    onProblem: (item) => {
+      problems++;
+      if (problems <= MAX_REPORTED_PROBLEMS) say(`${item.problem ?? `line ${item.line}: unreadable`} (written as a failed result)`);
+      else if (problems === MAX_REPORTED_PROBLEMS + 1) say(`more than ${MAX_REPORTED_PROBLEMS} malformed lines: the rest are reported in the output only`);
+    },
+  });
+  const outcomes = from(source).pipe(
+    bufferByTokens<InputItem>({
+      maxTokens: config.maxTokens,
+      maxItems: config.maxItems,
+      text: itemText,
+      tokenizer: config.tokenizer,
+      batchOverheadTokens: backend.batchOverheadTokens,
+      itemOverheadTokens: backend.itemOverheadTokens,
+    }),
+    splitOnOverflow<InputItem>(),
+    mergeBatches<InputItem, unknown>(backend.handler, {
+      concurrency: config.concurrency,
+      retry: { maxAttempts: config.maxAttempts },
+      timeoutMs: config.timeoutMs,
+      ...(config.rpm === undefined && config.tpm === undefined
+        ? {}
+        : { rateLimit: { ...(config.rpm === undefined ? {} : { requestsPerMinute: config.rpm }), ...(config.tpm === undefined ? {} : { tokensPerMinute: config.tpm }) } }),
+    }),
+    orderedResults<InputItem, unknown>(),
+  );
+  const iterator: AsyncIterator<Outcome<InputItem, unknown>> = outcomes[Symbol.asyncIterator]();
+
+  let signal: 'SIGINT' | 'SIGTERM' | undefined;
+  const abortInFlight = (): void => void iterator.return?.();
+  const onSigint = (): void => {
+    if (signal === undefined) {
+      signal = 'SIGINT';
+      stop.abort();
+      say('interrupted: finishing the batches in flight (Ctrl-C again to abort them)');
+    } else {
+      say('aborting the batches in flight');
+      abortInFlight();
+    }
+  };
+  const onSigterm = (): void => {
+    signal = 'SIGTERM';
+    stop.abort();
+    abortInFlight();
+  };
+  io.signals.on('SIGINT', onSigint);
+  io.signals.on('SIGTERM', onSigterm);
+
+  const started = Date.now();
+  let written = 0;
+  let failed = 0;
+  let failure: unknown;
+  progress.start(total - alreadyDone);
+  try {
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) break;
+      log.append(resultLine(next.value));
+      written++;
+      if (!next.value.ok) failed++;
+      progress.advance(next.value.ok);
+    }
+  } catch (error) {
+    failure = error;
+  } finally {
+    io.signals.off('SIGINT', onSigint);
+    io.signals.off('SIGTERM', onSigterm);
+    progress.stop();
+    log.close();
+  }
+
+  const where = `${written} result lines to ${config.output} (${written - failed} ok, ${failed} failed) in ${seconds(Date.now() - started)}`;
+  if (failure !== undefined) {
+    say(`wrote ${where}`);
+    const reason = failure instanceof Error ? `${failure.name}: ${failure.message}` : JSON.stringify(failure);
+    throw new CliError(`the run failed: ${reason}; rerun the same command to resume`);
+  }
+  if (signal !== undefined) {
+    const left = total - alreadyDone - written;
+    say(`wrote ${where}; stopped by ${signal} with ${left} lines left: rerun the same command to resume`);
+    return signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated;
+  }
+  const allFailed = existing.failed + failed;
+  say(`wrote ${where}${alreadyDone > 0 ? `; ${alreadyDone} lines were already there` : ''}`);
+  if (allFailed > 0) {
+    say(`${allFailed} of ${total} lines failed: their errors are in ${config.output} ("ok": false)`);
+    return EXIT.someFailed;
+  }
+  return EXIT.ok;
+}
