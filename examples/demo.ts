@@ -105,7 +105,11 @@ const percentile = (values: number[], p: number) => {
 const status = () => {
   const seconds = (Date.now() - started) / 1000;
   const stats = model.stats();
-  return `${latencies.length}/${TOTAL} items | ${(latencies.length / seconds).toFixed(1)} items/s | ${batches} batches, ${((utilizationSum / Math.max(1, batches)) * 100).toFixed(0)}% full | p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms | ${stats.calls} calls (${latencies.length - stats.calls} saved), ${duplicates} duplicates`;
+  // One call per item would send the prompt with every item, and every duplicate too.
+  const sent = Math.max(1, latencies.length - duplicates);
+  const perItemTokens = latencies.length * PROMPT_TOKENS + (itemTokensTotal / sent) * latencies.length;
+  const tokensSaved = Math.max(0, Math.round(perItemTokens - stats.inputTokens));
+  return `${latencies.length}/${TOTAL} items | ${(latencies.length / seconds).toFixed(1)} items/s | ${batches} batches, ${((utilizationSum / Math.max(1, batches)) * 100).toFixed(0)}% full | p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms | ${stats.calls} calls (${Math.max(0, latencies.length - stats.calls)} saved), ~${tokensSaved} tokens saved, ${duplicates} duplicates`;
 };
 const statusTimer = setInterval(() => {
   if (interactive) process.stdout.write(`\r\x1b[2K${status()}`);
