@@ -153,7 +153,11 @@ export class BatchingCore<T> extends CoreBase<unknown> {
 
   override dispose(): void {
     super.dispose();
-    for (const lane of this.#lanes) lane?.timer?.unsubscribe();
+    for (const lane of this.#lanes) {
+      lane?.timer?.unsubscribe();
+      // Items dropped with their open batch (the consumer went away) are no longer queued.
+      if (lane) this.#telemetry.queued(-lane.entries.length);
+    }
     this.#lanes.fill(undefined);
   }
 
@@ -184,6 +188,7 @@ export class BatchingCore<T> extends CoreBase<unknown> {
       open = this.#open(lane);
     }
     open.entries.push(envelope);
+    this.#telemetry.queued(1);
     open.estimate += estimate;
     if (!meter.isExact(envelope)) open.unresolved++;
     if (open.entries.length >= maxItems) this.#close(lane, 'items');
@@ -230,6 +235,7 @@ export class BatchingCore<T> extends CoreBase<unknown> {
     if (!open) return;
     this.#lanes[lane] = undefined;
     open.timer?.unsubscribe();
+    this.#telemetry.queued(-open.entries.length);
     this.#emit(open.entries, reason, false);
   }
 

@@ -2,16 +2,17 @@ import {
   context,
   createNoopMeter,
   metrics,
+  ProxyTracerProvider,
   SpanKind,
   SpanStatusCode,
   trace,
   type Attributes,
+  type Context,
   type Counter,
   type Histogram,
   type Link as SpanLink,
   type Meter,
   type Span,
-  type SpanContext,
   type Tracer,
   type UpDownCounter,
 } from '@opentelemetry/api';
@@ -21,8 +22,12 @@ import type { Envelope } from './chain.js';
 
 /**
  * Per-operator telemetry settings. By default tracer and meter come from the global OpenTelemetry
- * API (instrumentation scope `tokenbatch`); with no SDK registered every call is a no-op and
- * tokenbatch skips the work that only telemetry would need (such as exact token counts).
+ * API (instrumentation scope `tokenbatch`, the package version), looked up when the chain is
+ * subscribed: register the SDK before subscribing. With no SDK registered tokenbatch records
+ * nothing and skips the work that only telemetry would need (spans, exact token counts).
+ *
+ * Each handler attempt gets a `tokenbatch.batch` span, a child of the span active where the chain
+ * was subscribed, linked to the spans active where its items arrived.
  *
  * @example
  * ```ts
@@ -71,22 +76,28 @@ interface Instruments {
 }
 
 const NOOP_HISTOGRAM = createNoopMeter().createHistogram('noop');
+
+/**
+ * Bucket boundaries of the histograms in seconds. Without advice the SDK's defaults (0 to 10,000,
+ * made for milliseconds) would put nearly every wait and model call in the first bucket.
+ */
+export const SECONDS_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const instrumentsByMeter = new WeakMap<Meter, Instruments>();
 
 function instrumentsOf(meter: Meter): Instruments {
   let instruments = instrumentsByMeter.get(meter);
   if (instruments) return instruments;
-  const histogram = (name: string, unit: string, description: string, boundaries?: number[]) =>
-    meter.createHistogram(name, { unit, description, ...(boundaries ? { advice: { explicitBucketBoundaries: boundaries } } : {}) });
+  const histogram = (name: string, unit: string, description: string, boundaries: readonly number[]) =>
+    meter.createHistogram(name, { unit, description, advice: { explicitBucketBoundaries: [...boundaries] } });
   const batchSize = histogram('tokenbatch.batch.size', '{item}', 'Items in a batch when it closed', [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048]);
   instruments = {
     live: batchSize !== NOOP_HISTOGRAM,
     batchSize,
     batchTokens: histogram('tokenbatch.batch.tokens', '{token}', 'Tokens in a batch, overheads included', [64, 256, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 300000]),
     batchUtilization: histogram('tokenbatch.batch.utilization', '1', 'Batch tokens divided by maxTokens', [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1]),
-    batchDuration: histogram('tokenbatch.batch.duration', 's', 'Duration of one handler attempt on a batch'),
-    itemWait: histogram('tokenbatch.item.wait', 's', 'From an item arriving to its batch closing'),
-    itemLatency: histogram('tokenbatch.item.latency', 's', 'From an item arriving to its outcome'),
+    batchDuration: histogram('tokenbatch.batch.duration', 's', 'Duration of one handler attempt on a batch', SECONDS_BUCKETS),
+    itemWait: histogram('tokenbatch.item.wait', 's', 'From an item arriving to its batch closing', SECONDS_BUCKETS),
+    itemLatency: histogram('tokenbatch.item.latency', 's', 'From an item arriving to its outcome', SECONDS_BUCKETS),
     items: meter.createCounter('tokenbatch.items', { unit: '{item}', description: 'Items that entered an operator, by tokenbatch.stage' }),
     outcomes: meter.createCounter('tokenbatch.outcomes', { unit: '{item}', description: 'Outcomes, by tokenbatch.outcome (ok, error, duplicate)' }),
     duplicates: meter.createCounter('tokenbatch.duplicates', { unit: '{item}', description: 'Near-duplicates that were not sent' }),
@@ -108,6 +119,8 @@ export interface BatchFacts {
   readonly maxTokens: number;
   readonly closeReason: string;
   readonly splitDepth: number;
+  /** How the batch's items are measured: their text comes from here when `recordText` is on. */
+  readonly meter: { text(entry: Envelope<unknown>): string };
 }
 
 /** What a handler reported during an attempt. */
@@ -121,21 +134,33 @@ const MAX_LINKS = 128;
 
 /**
  * One subscription's view of telemetry: resolved when the subscription starts, so an SDK
- * registered after the operator was created is still picked up.
+ * registered after the operator was created (but before it is subscribed) is picked up.
  */
 export class Telemetry {
   readonly #instruments: Instruments | undefined;
   readonly #tracer: Tracer | undefined;
-  readonly #stage: Attributes;
+  /** The context where the chain was subscribed: batch spans are its children. */
+  readonly #parent: Context;
   readonly #recordText: boolean;
+  // Attribute sets are built once: the SDK hashes them on every record, allocating them is ours to spare.
+  readonly #stage: Attributes;
+  readonly #byOutcome: Readonly<Record<OutcomeKind, Attributes>>;
+  readonly #byCloseReason = new Map<string, Attributes>();
 
   constructor(settings: TelemetrySettings, stage: string) {
-    this.#stage = { 'tokenbatch.stage': stage };
+    const attributes = { 'tokenbatch.stage': stage };
+    this.#stage = attributes;
+    this.#byOutcome = {
+      ok: { ...attributes, 'tokenbatch.outcome': 'ok' },
+      error: { ...attributes, 'tokenbatch.outcome': 'error' },
+      duplicate: { ...attributes, 'tokenbatch.outcome': 'duplicate' },
+    };
     this.#recordText = settings.recordText;
+    this.#parent = context.active();
     if (!settings.enabled) return;
     const instruments = instrumentsOf(settings.meter ?? metrics.getMeter('tokenbatch', VERSION));
     this.#instruments = instruments.live ? instruments : undefined;
-    this.#tracer = settings.tracer ?? trace.getTracer('tokenbatch', VERSION);
+    this.#tracer = settings.tracer ?? globalTracer();
   }
 
   /** Whether metrics are recorded: when false, callers skip work done only for them. */
@@ -143,32 +168,28 @@ export class Telemetry {
     return this.#instruments !== undefined;
   }
 
-  /** The span context active where an item arrived, for the batch span's links. */
-  static arrivalContext(): SpanContext | undefined {
-    return trace.getSpanContext(context.active());
-  }
-
+  /** Items that entered this operator (`tokenbatch.items`). */
   itemsIn(count: number): void {
-    if (!this.#instruments) return;
-    this.#instruments.items.add(count, this.#stage);
-    this.#instruments.itemsQueued.add(count, this.#stage);
+    this.#instruments?.items.add(count, this.#stage);
   }
 
-  itemsEntered(count: number): void {
-    this.#instruments?.items.add(count, this.#stage);
+  /** Items that joined (positive) or left (negative) an open batch (`tokenbatch.items.queued`). */
+  queued(delta: number): void {
+    if (delta !== 0) this.#instruments?.itemsQueued.add(delta, this.#stage);
   }
 
   batchClosed(batch: BatchFacts, now: number): void {
     const instruments = this.#instruments;
     if (!instruments) return;
     const count = batch.entries.length;
-    instruments.itemsQueued.add(-count, this.#stage);
-    const attributes = { ...this.#stage, 'tokenbatch.batch.close_reason': batch.closeReason };
+    let attributes = this.#byCloseReason.get(batch.closeReason);
+    if (!attributes) this.#byCloseReason.set(batch.closeReason, (attributes = { ...this.#stage, 'tokenbatch.batch.close_reason': batch.closeReason }));
     instruments.batchSize.record(count, attributes);
+    for (const entry of batch.entries) instruments.itemWait.record(Math.max(0, now - entry.arrivedAt) / 1000, this.#stage);
+    // Last: reading tokens may count them, and may throw for an item that cannot be measured.
     const tokens = batch.tokens;
     instruments.batchTokens.record(tokens, attributes);
     if (Number.isFinite(batch.maxTokens)) instruments.batchUtilization.record(tokens / batch.maxTokens, attributes);
-    for (const entry of batch.entries) instruments.itemWait.record(Math.max(0, now - entry.arrivedAt) / 1000, this.#stage);
   }
 
   inFlight(delta: number): void {
@@ -194,9 +215,9 @@ export class Telemetry {
   outcome(outcome: Outcome<unknown, unknown>, arrivedAt: number, now: number): void {
     const instruments = this.#instruments;
     if (!instruments) return;
-    const kind = outcome.duplicateOf !== undefined ? 'duplicate' : outcome.ok ? 'ok' : 'error';
-    instruments.outcomes.add(1, { ...this.#stage, 'tokenbatch.outcome': kind });
-    instruments.itemLatency.record(Math.max(0, now - arrivedAt) / 1000, { ...this.#stage, 'tokenbatch.outcome': kind });
+    const attributes = this.#byOutcome[outcome.duplicateOf !== undefined ? 'duplicate' : outcome.ok ? 'ok' : 'error'];
+    instruments.outcomes.add(1, attributes);
+    instruments.itemLatency.record(Math.max(0, now - arrivedAt) / 1000, attributes);
   }
 
   /**
@@ -214,26 +235,51 @@ export class Telemetry {
       seen.add(linked.spanId);
       links.push({ context: linked });
     }
-    const span = tracer.startSpan('tokenbatch.batch', { kind: SpanKind.INTERNAL, links, startTime: now });
-    if (!span.isRecording()) return new LiveAttemptSpan(span, this.#instruments, false, now);
+    // Not the active context: in a continuation that is where some item arrived, an arbitrary parent.
+    const span = tracer.startSpan('tokenbatch.batch', { kind: SpanKind.INTERNAL, links, startTime: now }, this.#parent);
+    if (!span.isRecording()) return new LiveAttemptSpan(span, this.#instruments, this.#stage, this.#parent, false, now);
     let tokens: number | undefined;
     try {
       tokens = batch.tokens;
     } catch {
       tokens = undefined;
     }
+    const finite = Number.isFinite(batch.maxTokens);
+    // A batch tokenbatch did not form (a plain array given to mergeBatches) has no index or close reason.
+    const formed = batch.index >= 0;
     span.setAttributes({
-      'tokenbatch.batch.index': batch.index,
+      'tokenbatch.batch.index': formed ? batch.index : undefined,
       'tokenbatch.batch.items': batch.entries.length,
-      'tokenbatch.batch.max_tokens': Number.isFinite(batch.maxTokens) ? batch.maxTokens : undefined,
+      'tokenbatch.batch.max_tokens': finite ? batch.maxTokens : undefined,
       'tokenbatch.batch.tokens': tokens,
-      'tokenbatch.batch.utilization': tokens !== undefined && Number.isFinite(batch.maxTokens) ? tokens / batch.maxTokens : undefined,
+      'tokenbatch.batch.utilization': tokens !== undefined && finite ? tokens / batch.maxTokens : undefined,
       'tokenbatch.batch.attempt': attempt,
       'tokenbatch.batch.split_depth': batch.splitDepth,
-      'tokenbatch.batch.close_reason': batch.closeReason,
+      'tokenbatch.batch.close_reason': formed ? batch.closeReason : undefined,
     });
-    if (this.#recordText) span.setAttribute('tokenbatch.batch.items.text', batch.entries.map((entry) => entry.text ?? String(entry.item)));
-    return new LiveAttemptSpan(span, this.#instruments, true, now);
+    if (this.#recordText) span.setAttribute('tokenbatch.batch.items.text', batch.entries.map((entry) => textOf(batch, entry)));
+    return new LiveAttemptSpan(span, this.#instruments, this.#stage, this.#parent, true, now);
+  }
+}
+
+type OutcomeKind = 'ok' | 'error' | 'duplicate';
+
+/**
+ * The global tracer, or undefined when no SDK is registered: then there is nothing to link or
+ * time, and batches skip span work altogether (as they skip metrics without a meter provider).
+ */
+function globalTracer(): Tracer | undefined {
+  const provider = trace.getTracerProvider();
+  if (provider instanceof ProxyTracerProvider) return provider.getDelegateTracer('tokenbatch', VERSION);
+  return trace.getTracer('tokenbatch', VERSION);
+}
+
+/** An item's text as the batch measures it; an item without one (it would have failed already) as a string. */
+function textOf(batch: BatchFacts, entry: Envelope<unknown>): string {
+  try {
+    return batch.meter.text(entry);
+  } catch {
+    return entry.text ?? String(entry.item);
   }
 }
 
@@ -249,12 +295,14 @@ class LiveAttemptSpan implements AttemptSpan {
   constructor(
     readonly span: Span,
     readonly instruments: Instruments | undefined,
+    readonly stage: Attributes,
+    readonly parent: Context,
     readonly recording: boolean,
     readonly startedAt: number,
   ) {}
 
   run<V>(work: () => V): V {
-    return context.with(trace.setSpan(context.active(), this.span), work);
+    return context.with(trace.setSpan(this.parent, this.span), work);
   }
 
   end(error: Error | undefined, facts: AttemptFacts, now: number): void {
@@ -271,6 +319,6 @@ class LiveAttemptSpan implements AttemptSpan {
       }
     }
     this.span.end(now);
-    this.instruments?.batchDuration.record(Math.max(0, now - this.startedAt) / 1000, error ? { 'error.type': error.name || 'Error' } : {});
+    this.instruments?.batchDuration.record(Math.max(0, now - this.startedAt) / 1000, error ? { ...this.stage, 'error.type': error.name || 'Error' } : this.stage);
   }
 }

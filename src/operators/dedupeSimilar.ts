@@ -104,7 +104,7 @@ class DedupeCore<T> extends CoreBase<unknown> {
       return;
     }
     const envelope = input as Envelope<T>;
-    this.#telemetry.itemsEntered(1);
+    this.#telemetry.itemsIn(1);
     let text: string;
     try {
       text = this.#settings.meter.text(envelope);

@@ -214,7 +214,7 @@ class MergeCore<T, R> implements Core<unknown> {
       for (const entry of batch.entries) this.#settle(entry, { ok: false, error, attempts: 0, depth: batch.splitDepth }, undefined);
       return;
     }
-    this.#telemetry.itemsEntered(batch.entries.length);
+    this.#telemetry.itemsIn(batch.entries.length);
     this.#queue.push(batch);
     this.#pump();
   }
@@ -231,13 +231,16 @@ class MergeCore<T, R> implements Core<unknown> {
   }
 
   async #runSlot(batch: TokenBatch<T>, slot: Slot): Promise<void> {
-    await this.#solve(batch, (entries, results) => {
-      entries.forEach((entry, i) => this.#settle(entry, results[i] as ItemResult, slot));
-      this.#sink.flush();
-    });
+    try {
+      await this.#solve(batch, (entries, results) => {
+        entries.forEach((entry, i) => this.#settle(entry, results[i] as ItemResult, slot));
+        this.#sink.flush();
+      });
+    } finally {
+      this.#telemetry.inFlight(-1);
+    }
     slot.running = false;
     this.#running--;
-    this.#telemetry.inFlight(-1);
     this.#maybeFree(slot);
     this.#pump();
     this.#sink.wake();
@@ -315,7 +318,10 @@ class MergeCore<T, R> implements Core<unknown> {
       } catch (error) {
         return { ...failed, error: asError(error) };
       }
-      const part = unit.part([new Envelope(entry.index, item, entry.arrivedAt)]);
+      const chunkEntry = new Envelope(entry.index, item, entry.arrivedAt);
+      // A chunk arrived with its item: its spans link where the item arrived, not where it was cut.
+      chunkEntry.spanContext = entry.spanContext;
+      const part = unit.part([chunkEntry]);
       let result: ItemResult | undefined;
       await this.#solve(part, (_, results) => (result = results[0]));
       if (!result) return { ...failed, error: new AbortError('cancelled') };
@@ -434,7 +440,7 @@ class MergeCore<T, R> implements Core<unknown> {
     const base = { index: entry.index, item: entry.item, splitDepth: result.depth, attempts: result.attempts };
     const outcome: Outcome<T, R> = result.ok ? { ...base, ok: true, value: result.value as R } : { ...base, ok: false, error: result.error };
     entry.outcome = outcome;
-    this.#telemetry.outcome(outcome, entry.arrivedAt, this.#settings.scheduler.now());
+    if (this.#telemetry.metrics) this.#telemetry.outcome(outcome, entry.arrivedAt, this.#settings.scheduler.now());
     this.#emit(outcome, slot);
     const waiters = entry.waiters;
     entry.waiters = undefined;
@@ -456,7 +462,7 @@ class MergeCore<T, R> implements Core<unknown> {
     const base = { index: notice.envelope.index, item: notice.envelope.item, duplicateOf: of.index, splitDepth: 0, attempts: 0 };
     const outcome: Outcome<T, R> = of.ok ? { ...base, ok: true, value: of.value } : { ...base, ok: false, error: of.error };
     notice.envelope.outcome = outcome;
-    this.#telemetry.outcome(outcome, notice.envelope.arrivedAt, this.#settings.scheduler.now());
+    if (this.#telemetry.metrics) this.#telemetry.outcome(outcome, notice.envelope.arrivedAt, this.#settings.scheduler.now());
     this.#emit(outcome, undefined);
   }
 

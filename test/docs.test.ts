@@ -1,0 +1,16 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { itRunsEachBlock, tsBlocks } from './support/markdown.js';
+
+// Every ```ts block of docs/*.md is real code, as in the README (sections move between the two).
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+describe('docs examples', () => {
+  const pages = readdirSync(`${root}docs`).filter((file) => file.endsWith('.md'));
+  it('has pages with examples', () => expect(pages.some((page) => tsBlocks(readFileSync(`${root}docs/${page}`, 'utf8')).length > 0)).toBe(true));
+  for (const page of pages) {
+    const markdown = readFileSync(`${root}docs/${page}`, 'utf8');
+    itRunsEachBlock(markdown, `${root}temp/docs`, `${page} example`);
+  }
+});
