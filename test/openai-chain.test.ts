@@ -31,7 +31,7 @@ async function runChat(scripts: ((request: RecordedRequest) => ReturnType<typeof
       toArray(),
     ),
   );
-  return { outcomes: outcomes as Outcome<string, string>[], requests: [...server.requests] };
+  return { outcomes: outcomes, requests: [...server.requests] };
 }
 
 const expectComplete = (outcomes: Outcome<string, string>[]) => expect(outcomes.map((outcome) => outcome.index)).toEqual(items.map((_, i) => i));
@@ -106,7 +106,7 @@ describe('openAIEmbeddings in the chain', () => {
     expect(outcomes.map((outcome) => outcome.index)).toEqual(items.map((_, i) => i));
     for (const outcome of outcomes) {
       expect(outcome.ok).toBe(true);
-      if (outcome.ok) expect(Array.from(outcome.value as Float32Array).slice(0, 1)).toEqual([outcome.item.length]);
+      if (outcome.ok) expect(Array.from(outcome.value).slice(0, 1)).toEqual([outcome.item.length]);
     }
     expect(server.requests).toHaveLength(2);
   });
