@@ -3,7 +3,7 @@ import { getTokenizer } from '../backends/tokenizers.js';
 import { AbortError, BatchResultMismatchError, ContextOverflowError, QueueOverflowError, RateLimitError, TimeoutError, TokenbatchError } from '../errors.js';
 import { TokenBatch } from '../internal/batcher.js';
 import { DuplicateNotice, Envelope, ItemFailure, type Link } from '../internal/chain.js';
-import type { Core, Numbering, OperatorSpec, Sink } from '../internal/core.js';
+import { CoreBase, type Numbering, type OperatorSpec, type Sink } from '../internal/core.js';
 import { handlerResult } from '../internal/handler-result.js';
 import { TokenMeter } from '../internal/meter.js';
 import { oneOf, optionalFunction, optionalPositive, requireObject, scheduler as schedulerOption } from '../internal/options.js';
@@ -128,10 +128,9 @@ function isBatchLike(value: unknown): value is Batch<unknown> {
   return typeof value === 'object' && value !== null && Array.isArray((value as Batch<unknown>).items);
 }
 
-class MergeCore<T, R> implements Core<unknown> {
+class MergeCore<T, R> extends CoreBase<unknown> {
   readonly #handler: BatchHandler<T, R>;
   readonly #settings: Settings<T>;
-  readonly #sink: Sink<unknown>;
   readonly #ordered: boolean;
   readonly #queue: TokenBatch<T>[] = [];
   readonly #held = new Map<number, Slot | typeof LOOSE>();
@@ -145,19 +144,18 @@ class MergeCore<T, R> implements Core<unknown> {
   #loose = 0;
   #ended = false;
   #sourceError: { error: unknown } | undefined;
-  #done = false;
 
   constructor(handler: BatchHandler<T, R>, settings: Settings<T>, sink: Sink<unknown>, link: Link | undefined) {
+    super(sink);
     this.#handler = handler;
     this.#settings = settings;
-    this.#sink = sink;
     this.#ordered = link?.holdsOutcomes === true;
     this.#telemetry = new Telemetry(settings.telemetry, 'merge');
     if (link) link.release = (index) => this.#release(index);
   }
 
   accepts(): boolean {
-    if (this.#done || this.#queue.length > 0) return false;
+    if (this.done || this.#queue.length > 0) return false;
     const { concurrency } = this.#settings;
     return (this.#open < concurrency && this.#loose < concurrency * LOOSE_PER_SLOT) || this.#running === 0;
   }
@@ -174,7 +172,7 @@ class MergeCore<T, R> implements Core<unknown> {
   }
 
   push(input: unknown): void {
-    if (this.#done || this.#ended) return;
+    if (this.done || this.#ended) return;
     if (input instanceof TokenBatch) this.#enqueue(input as TokenBatch<T>);
     else if (input instanceof ItemFailure) {
       const failure = input as ItemFailure<T>;
@@ -189,15 +187,20 @@ class MergeCore<T, R> implements Core<unknown> {
     this.#checkDone();
   }
 
-  fail(error: unknown): void {
+  override fail(error: unknown): void {
     // Work already received still gets its outcomes; then the source's error.
     this.#sourceError = { error };
     this.#ended = true;
     this.#checkDone();
   }
 
-  dispose(): void {
-    this.#done = true;
+  override dispose(): void {
+    super.dispose();
+    this.#cancelAll();
+  }
+
+  /** Abort in-flight handlers, clear timers and wake sleepers; queued batches are dropped. */
+  #cancelAll(): void {
     this.#queue.length = 0;
     for (const controller of this.#controllers) controller.abort(new AbortError('the consumer went away'));
     for (const timer of this.#timers) timer.unsubscribe();
@@ -210,7 +213,7 @@ class MergeCore<T, R> implements Core<unknown> {
   #enqueue(batch: TokenBatch<T>): void {
     if (this.#queue.length >= this.#settings.maxQueuedBatches && !this.#canStart()) {
       const error = new QueueOverflowError(`mergeBatches: more than maxQueuedBatches (${this.#settings.maxQueuedBatches}) batches waiting`);
-      if (this.#settings.overflow === 'error') return this.#terminate(error);
+      if (this.#settings.overflow === 'error') return this.terminate(error);
       for (const entry of batch.entries) this.#settle(entry, { ok: false, error, attempts: 0, depth: batch.splitDepth }, undefined);
       return;
     }
@@ -220,13 +223,13 @@ class MergeCore<T, R> implements Core<unknown> {
   }
 
   #pump(): void {
-    while (!this.#done && this.#queue.length > 0 && this.#canStart()) {
+    while (!this.done && this.#queue.length > 0 && this.#canStart()) {
       const batch = this.#queue.shift() as TokenBatch<T>;
       const slot: Slot = { running: true, unreleased: 0, freed: false };
       this.#open++;
       this.#running++;
       this.#telemetry.inFlight(1);
-      this.#runSlot(batch, slot).catch((error: unknown) => this.#terminate(error));
+      this.#runSlot(batch, slot).catch((error: unknown) => this.terminate(error));
     }
   }
 
@@ -234,7 +237,7 @@ class MergeCore<T, R> implements Core<unknown> {
     try {
       await this.#solve(batch, (entries, results) => {
         entries.forEach((entry, i) => this.#settle(entry, results[i] as ItemResult, slot));
-        this.#sink.flush();
+        this.sink.flush();
       });
     } finally {
       this.#telemetry.inFlight(-1);
@@ -243,9 +246,9 @@ class MergeCore<T, R> implements Core<unknown> {
     this.#running--;
     this.#maybeFree(slot);
     this.#pump();
-    this.#sink.wake();
+    this.sink.wake();
     this.#checkDone();
-    this.#sink.flush();
+    this.sink.flush();
   }
 
   /**
@@ -254,7 +257,7 @@ class MergeCore<T, R> implements Core<unknown> {
    * cut into chunks whose results are merged.
    */
   async #solve(unit: TokenBatch<T>, deliver: (entries: readonly Envelope<T>[], results: readonly ItemResult[]) => void): Promise<void> {
-    if (this.#done) return;
+    if (this.done) return;
     if (unit.oversize && unit.entries.length === 1 && unit.split?.chunk) {
       // Known to be too long before sending: chunk it without spending a call on a refusal.
       const refusal = new ContextOverflowError(`item ${(unit.entries[0] as Envelope<T>).index} exceeds maxTokens (${unit.maxTokens}) even alone`);
@@ -262,7 +265,7 @@ class MergeCore<T, R> implements Core<unknown> {
       return;
     }
     const attempt = await this.#attempts(unit);
-    if (this.#done) return;
+    if (this.done) return;
     const depth = unit.splitDepth;
     if (attempt.ok) {
       deliver(unit.entries, attempt.values.map((value) => ({ ok: true, value, attempts: attempt.attempts, depth })));
@@ -385,12 +388,12 @@ class MergeCore<T, R> implements Core<unknown> {
         const error = this.#classify(raw);
         span?.end(error, facts, scheduler.now());
         span = undefined;
-        if (this.#done || error instanceof ContextOverflowError) return { ok: false, error, attempts: attempt };
+        if (this.done || error instanceof ContextOverflowError) return { ok: false, error, attempts: attempt };
         if (error instanceof RateLimitError && error.retryAfterMs !== undefined) limiter?.pause(error.retryAfterMs);
         if (attempt >= retry.maxAttempts || !retry.retryable(error)) return { ok: false, error, attempts: attempt };
         this.#telemetry.retried();
         await this.#sleep(retry.delay(attempt, error));
-        if (this.#done) return { ok: false, error: new AbortError('the consumer went away'), attempts: attempt };
+        if (this.done) return { ok: false, error: new AbortError('the consumer went away'), attempts: attempt };
       } finally {
         if (timer) {
           timer.unsubscribe();
@@ -436,7 +439,7 @@ class MergeCore<T, R> implements Core<unknown> {
   }
 
   #settle(entry: Envelope<T>, result: ItemResult, slot: Slot | undefined): void {
-    if (this.#done) return;
+    if (this.done) return;
     const base = { index: entry.index, item: entry.item, splitDepth: result.depth, attempts: result.attempts };
     const outcome: Outcome<T, R> = result.ok ? { ...base, ok: true, value: result.value as R } : { ...base, ok: false, error: result.error };
     entry.outcome = outcome;
@@ -448,7 +451,7 @@ class MergeCore<T, R> implements Core<unknown> {
       this.#waiting.delete(notice);
       this.#emitDuplicate(notice, outcome);
     }
-    if (!outcome.ok && this.#settings.failFast) this.#terminate(outcome.error);
+    if (!outcome.ok && this.#settings.failFast) this.terminate(outcome.error);
   }
 
   #duplicate(notice: DuplicateNotice<T>): void {
@@ -472,7 +475,7 @@ class MergeCore<T, R> implements Core<unknown> {
       if (slot) slot.unreleased++;
       else this.#loose++;
     }
-    this.#sink.emit(outcome);
+    this.sink.emit(outcome);
   }
 
   #release(index: number): void {
@@ -481,7 +484,7 @@ class MergeCore<T, R> implements Core<unknown> {
     this.#held.delete(index);
     if (holder === LOOSE) {
       this.#loose--;
-      this.#sink.wake();
+      this.sink.wake();
     } else {
       holder.unreleased--;
       this.#maybeFree(holder);
@@ -493,11 +496,11 @@ class MergeCore<T, R> implements Core<unknown> {
     slot.freed = true;
     this.#open--;
     this.#pump();
-    this.#sink.wake();
+    this.sink.wake();
   }
 
   #checkDone(): void {
-    if (this.#done || !this.#ended || this.#queue.length > 0 || this.#running > 0) return;
+    if (this.done || !this.#ended || this.#queue.length > 0 || this.#running > 0) return;
     // Duplicates whose representative never reached this operator (something between dropped it)
     // still get an outcome: an explicit error, never silence.
     for (const notice of [...this.#waiting]) {
@@ -505,16 +508,15 @@ class MergeCore<T, R> implements Core<unknown> {
       const error = new TokenbatchError(`item ${notice.envelope.index} is a duplicate of item ${notice.representative.index}, which never reached mergeBatches`);
       this.#emitDuplicate(notice, { index: notice.representative.index, item: notice.representative.item, ok: false, error, splitDepth: 0, attempts: 0 });
     }
-    this.#done = true;
-    if (this.#sourceError) this.#sink.error(this.#sourceError.error);
-    else this.#sink.complete();
+    if (this.#sourceError) this.terminate(this.#sourceError.error);
+    else this.finish();
   }
 
-  #terminate(error: unknown): void {
-    if (this.#done) return;
-    this.dispose();
-    this.#sink.error(error);
-    this.#sink.flush();
+  /** Failing the stream (failFast, overflow, a bug) also cancels the work still in flight. */
+  protected override terminate(error: unknown): void {
+    if (this.done) return;
+    this.#cancelAll();
+    super.terminate(error);
   }
 }
 
