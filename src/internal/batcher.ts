@@ -3,7 +3,8 @@ import { resolveTokenizer } from '../backends/tokenizers.js';
 import { OversizeItemError } from '../errors.js';
 import type { BufferByTokensOptions } from '../operators/bufferByTokens.js';
 import type { Batch, CloseReason } from '../types.js';
-import { Envelope, ItemFailure, type Link } from './chain.js';
+import type { Envelope} from './chain.js';
+import { ItemFailure, type Link } from './chain.js';
 import { CoreBase, type Sink } from './core.js';
 import { itemAsText, TokenMeter, type TextOf } from './meter.js';
 import type { SplitPolicy } from './splitting.js';
@@ -121,12 +122,8 @@ export class BatchingCore<T> extends CoreBase<unknown> {
 
   push(input: unknown): void {
     if (this.done) return;
-    if (!(input instanceof Envelope)) {
-      // Chain events for operators further down (duplicates, failures) pass straight through.
-      this.sink.emit(input);
-      return;
-    }
-    const envelope = input as Envelope<T>;
+    const envelope = this.itemOf<T>(input);
+    if (!envelope) return;
     this.#telemetry.itemsIn(1);
     try {
       this.#add(envelope);

@@ -1,4 +1,4 @@
-import type { Link } from './chain.js';
+import { Envelope, type Link } from './chain.js';
 
 /**
  * Where a core puts its outputs. Outputs are queued and delivered by the face after the call that
@@ -84,6 +84,16 @@ export abstract class CoreBase<I> implements Core<I> {
 
   dispose(): void {
     this.done = true;
+  }
+
+  /**
+   * The item in `input`, or undefined after passing `input` on: chain events meant for operators
+   * further down (duplicate notices, item failures, batches) go straight through.
+   */
+  protected itemOf<T>(input: unknown): Envelope<T> | undefined {
+    if (input instanceof Envelope) return input as Envelope<T>;
+    this.sink.emit(input);
+    return undefined;
   }
 
   /** Complete, unless already finished. */

@@ -99,11 +99,8 @@ class DedupeCore<T> extends CoreBase<unknown> {
 
   push(input: unknown): void {
     if (this.done) return;
-    if (!(input instanceof Envelope)) {
-      this.sink.emit(input);
-      return;
-    }
-    const envelope = input as Envelope<T>;
+    const envelope = this.itemOf<T>(input);
+    if (!envelope) return;
     this.#telemetry.itemsIn(1);
     let text: string;
     try {
