@@ -312,6 +312,7 @@ describe('openAIChat', () => {
       {
         usage: { inputTokens: 321, outputTokens: 17 },
         model: 'gpt-4o-mini-2024-07-18',
+        operation: 'chat',
         rateLimit: { remainingRequests: 499, remainingTokens: 199_000, resetRequestsMs: 120, resetTokensMs: 90_000 },
       },
     ]);
@@ -532,7 +533,7 @@ describe('openAIEmbeddings', () => {
     expect(server.requests[0]!.path).toBe('/v1/embeddings');
     expect(server.requests[0]!.body).toEqual({ user: 'u-1', model: 'text-embedding-3-small', input: ['a', 'b', 'c'], encoding_format: 'base64', dimensions: 3 });
     expect(reports).toEqual([
-      { usage: { inputTokens: 7, outputTokens: 0 }, model: 'text-embedding-3-small', rateLimit: { remainingRequests: 9, resetTokensMs: 20 } },
+      { usage: { inputTokens: 7, outputTokens: 0 }, model: 'text-embedding-3-small', operation: 'embeddings', rateLimit: { remainingRequests: 9, resetTokensMs: 20 } },
     ]);
   });
 

@@ -114,7 +114,7 @@ describe('simulated latency in virtual time', () => {
     advanceTo(scheduler, expected);
     await settle();
     expect(call.value).toEqual(['billing', 'bug', 'other']);
-    expect(reports).toEqual([{ usage: { inputTokens: input, outputTokens: output }, model: 'tokenbatch-sim-1' }]);
+    expect(reports).toEqual([{ usage: { inputTokens: input, outputTokens: output }, model: 'tokenbatch-sim-1', operation: 'chat' }]);
     const stats = model.stats();
     expect(stats).toMatchObject({ calls: 1, answered: 1, items: 3, inputTokens: input, outputTokens: output });
     const price = SIMULATED_PRICES.classify;

@@ -161,6 +161,7 @@ interface Answered<D> {
 
 /** Runs one SDK call: reports usage and rate-limit headers, maps failures to the taxonomy. */
 async function call<D extends { model?: string }>(
+  operation: 'chat' | 'embeddings',
   context: HandlerContext,
   request: () => PromiseLike<Answered<D>>,
   usageOf: (data: D) => Usage | undefined,
@@ -174,7 +175,8 @@ async function call<D extends { model?: string }>(
     if (signal.aborted) throw abortError(signal, error);
     throw classifyOpenAIError(error);
   }
-  const facts: { usage?: Usage; rateLimit?: RateLimitHint; model?: string } = {};
+  // The GenAI semantic conventions' operation name, for the batch span.
+  const facts: { usage?: Usage; rateLimit?: RateLimitHint; model?: string; operation: string } = { operation };
   const usage = usageOf(answered.data);
   const rateLimit = parseRateLimitHeaders(answered.response.headers);
   if (usage) facts.usage = usage;
@@ -341,6 +343,7 @@ export function openAIChat<T = string, R = string>(
       } as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming;
       const requestOptions: RequestOptions = { signal: context.signal, maxRetries: 0 };
       const data = await call(
+        'chat',
         context,
         () => client.chat.completions.create(request, requestOptions).withResponse(),
         (completion) =>
@@ -493,6 +496,7 @@ export function openAIEmbeddings<T = string>(
     } as OpenAI.Embeddings.EmbeddingCreateParams;
     const requestOptions: RequestOptions = { signal: context.signal, maxRetries: 0 };
     const data = await call(
+      'embeddings',
       context,
       () => client.embeddings.create(request, requestOptions).withResponse(),
       (response) => (response.usage ? { inputTokens: response.usage.prompt_tokens, outputTokens: 0 } : undefined),

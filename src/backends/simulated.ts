@@ -406,7 +406,7 @@ export function simulatedModel<T = string, K extends SimulatedTask = SimulatedTa
         counters.outputTokens += outputTokens;
         counters.costUsd += (inputTokens * price.inputPerMillion + outputTokens * price.outputPerMillion) / 1_000_000;
         try {
-          context.report({ usage: { inputTokens, outputTokens }, model: name });
+          context.report({ usage: { inputTokens, outputTokens }, model: name, operation: task === 'embed' ? 'embeddings' : 'chat' });
         } catch (error) {
           // A throwing report callback must not escape into the scheduler, where it would vanish.
           reject(toError(error));
