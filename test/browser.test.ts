@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simulatedClassify } from '../src/backends/simulated.js';
-import { getTokenizer } from '../src/backends/tokenizers.js';
+import { getTokenizer } from '../src/tokens/tokenizers.js';
 import type { PageRun } from './support/browser-page.js';
 
 // RxJS apps are often front ends: the library is bundled for the browser as an app would bundle it

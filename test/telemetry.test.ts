@@ -28,7 +28,7 @@ import {
 } from '../src/index.js';
 import { TokenBatch } from '../src/internal/batcher.js';
 import { CHAIN, DuplicateNotice, Envelope } from '../src/internal/chain.js';
-import { TokenMeter } from '../src/internal/meter.js';
+import { TokenMeter } from '../src/tokens/meter.js';
 import { SECONDS_BUCKETS, Telemetry, telemetrySettings } from '../src/internal/telemetry.js';
 import { VERSION } from '../src/version.js';
 import { runVirtual } from './support/virtual-time.js';

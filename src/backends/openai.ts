@@ -2,11 +2,11 @@ import OpenAI from 'openai';
 import { BatchResultMismatchError, ContextOverflowError, InvalidItemError } from '../errors.js';
 import { abortError } from '../internal/abort.js';
 import { batchTexts } from '../internal/item-text.js';
-import type { TextOf } from '../internal/meter.js';
+import type { TextOf } from '../tokens/meter.js';
 import { oneOf, optionalFunction, optionalPositive, requireObject } from '../internal/options.js';
 import type { Batch, HandlerContext, RateLimitHint, Tokenizer, TokenizerSpec, Usage } from '../types.js';
 import { classifyOpenAIError, parseRateLimitHeaders } from './openai-errors.js';
-import { resolveTokenizer } from './tokenizers.js';
+import { resolveTokenizer } from '../tokens/tokenizers.js';
 
 /**
  * How to reach the server: a client of your own, or a key and base URL for one made here.

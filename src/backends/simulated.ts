@@ -2,11 +2,11 @@ import type { SchedulerLike, Subscription } from 'rxjs';
 import { ContextOverflowError, RateLimitError, TransientError } from '../errors.js';
 import { abortError, toError } from '../internal/abort.js';
 import { batchTexts } from '../internal/item-text.js';
-import type { TextOf } from '../internal/meter.js';
+import type { TextOf } from '../tokens/meter.js';
 import { nonNegative, oneOf, optionalFunction, optionalPositive, requireObject, scheduler as schedulerOption } from '../internal/options.js';
 import { fnv1a, seededRandom } from '../internal/random.js';
 import type { Batch, HandlerContext, Tokenizer, TokenizerSpec } from '../types.js';
-import { resolveTokenizer } from './tokenizers.js';
+import { resolveTokenizer } from '../tokens/tokenizers.js';
 
 /**
  * What the simulated model does with each item.

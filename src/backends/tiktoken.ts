@@ -1,6 +1,6 @@
 import { get_encoding, type Tiktoken } from 'tiktoken';
 import type { EncodingName, Tokenizer } from '../types.js';
-import { utf8Length } from './tokenizers.js';
+import { utf8Length } from '../tokens/tokenizers.js';
 
 const ENCODINGS: readonly EncodingName[] = ['o200k_base', 'cl100k_base'];
 

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { from } from 'ix/asynciterable';
 import { simulatedModel, type SimulatedTask } from '../backends/simulated.js';
-import { resolveTokenizer } from '../backends/tokenizers.js';
+import { resolveTokenizer } from '../tokens/tokenizers.js';
 import { bufferByTokens, mergeBatches, orderedResults, splitOnOverflow } from '../iterable.js';
 import type * as OpenAIBackend from '../backends/openai.js';
 import type { BatchHandler, EncodingName, Outcome } from '../types.js';

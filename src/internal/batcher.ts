@@ -1,12 +1,12 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
-import { resolveTokenizer } from '../backends/tokenizers.js';
+import { resolveTokenizer } from '../tokens/tokenizers.js';
 import { OversizeItemError } from '../errors.js';
 import type { BufferByTokensOptions } from '../operators/bufferByTokens.js';
 import type { Batch, CloseReason } from '../types.js';
 import type { Envelope} from './chain.js';
 import { ItemFailure, type Link } from './chain.js';
 import { CoreBase, type Sink } from './core.js';
-import { itemAsText, TokenMeter, type TextOf } from './meter.js';
+import { itemAsText, TokenMeter, type TextOf } from '../tokens/meter.js';
 import type { SplitPolicy } from './splitting.js';
 import { Telemetry, telemetrySettings, type TelemetrySettings } from './telemetry.js';
 import { nonNegative, oneOf, optionalFunction, optionalPositive, positiveNumber, requireObject, scheduler } from './options.js';

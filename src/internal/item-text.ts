@@ -1,6 +1,6 @@
 import { InvalidItemError } from '../errors.js';
 import type { Batch } from '../types.js';
-import { itemAsText, type TextOf } from './meter.js';
+import { itemAsText, type TextOf } from '../tokens/meter.js';
 
 /**
  * The texts of a batch's items for a backend, through its `text` option (default: the item itself,

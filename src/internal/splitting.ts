@@ -1,6 +1,6 @@
 import type { Tokenizer } from '../types.js';
 import type { Envelope } from './chain.js';
-import type { TokenMeter } from './meter.js';
+import type { TokenMeter } from '../tokens/meter.js';
 
 /**
  * What to do with one item that overflows the context window even alone: cut its text into

@@ -1,8 +1,8 @@
 import type { OperatorFunction, SchedulerLike, Subscription } from 'rxjs';
 import { DuplicateNotice, Envelope, ItemFailure, type Link } from '../internal/chain.js';
 import { CoreBase, HIDDEN, type OperatorSpec, type Sink } from '../internal/core.js';
-import { itemAsText, TokenMeter, type TextOf } from '../internal/meter.js';
-import { getTokenizer } from '../backends/tokenizers.js';
+import { itemAsText, TokenMeter, type TextOf } from '../tokens/meter.js';
+import { getTokenizer } from '../tokens/tokenizers.js';
 import { oneOf, optionalFunction, optionalPositive, requireObject, scheduler as schedulerOption } from '../internal/options.js';
 import { rxOperator } from '../internal/rx-face.js';
 import { createEmbeddingIndex, type EmbeddingIndex, type Vector } from '../internal/similarity/embedding-index.js';

@@ -1,11 +1,11 @@
 import type { OperatorFunction, SchedulerLike, Subscription } from 'rxjs';
-import { getTokenizer } from '../backends/tokenizers.js';
+import { getTokenizer } from '../tokens/tokenizers.js';
 import { AbortError, BatchResultMismatchError, ContextOverflowError, QueueOverflowError, RateLimitError, TimeoutError, TokenbatchError } from '../errors.js';
 import { TokenBatch } from '../internal/batcher.js';
 import { DuplicateNotice, Envelope, ItemFailure, type Link } from '../internal/chain.js';
 import { CoreBase, type Numbering, type OperatorSpec, type Sink } from '../internal/core.js';
 import { handlerResult } from '../internal/handler-result.js';
-import { TokenMeter } from '../internal/meter.js';
+import { TokenMeter } from '../tokens/meter.js';
 import { oneOf, optionalFunction, optionalPositive, requireObject, scheduler as schedulerOption } from '../internal/options.js';
 import { rateLimiter, type RateLimiter, type RateLimiterOptions, type RateLimitGrant } from '../internal/rate-limiter.js';
 import { retryPolicy, type RetryOptions, type RetryPolicy } from '../internal/retry.js';

@@ -1,10 +1,10 @@
 import type { OperatorFunction } from 'rxjs';
-import { resolveTokenizer } from '../backends/tokenizers.js';
+import { resolveTokenizer } from '../tokens/tokenizers.js';
 import { ContextOverflowError } from '../errors.js';
 import { TokenBatch } from '../internal/batcher.js';
 import { Envelope, ItemFailure, type Link } from '../internal/chain.js';
 import { CoreBase, HIDDEN, type OperatorSpec, type Sink } from '../internal/core.js';
-import { itemAsText, TokenMeter, type TextOf } from '../internal/meter.js';
+import { itemAsText, TokenMeter, type TextOf } from '../tokens/meter.js';
 import { nonNegative, optionalFunction, optionalPositive, requireObject } from '../internal/options.js';
 import { rxOperator } from '../internal/rx-face.js';
 import type { ChunkOptions, SplitPolicy } from '../internal/splitting.js';

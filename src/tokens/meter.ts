@@ -1,6 +1,6 @@
 import { InvalidItemError } from '../errors.js';
 import type { Tokenizer } from '../types.js';
-import type { Envelope } from './chain.js';
+import type { Envelope } from '../internal/chain.js';
 
 /** Turns an item into the text that is counted and sent. */
 export type TextOf<T> = (item: T) => string;
