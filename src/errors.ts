@@ -106,10 +106,34 @@ export class BatchResultMismatchError extends TokenbatchError {
     readonly expected: number,
     /** How many results came back. */
     readonly received: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; itemIndex?: number },
   ) {
     super(message, options);
+    this.itemIndex = options?.itemIndex;
   }
+  /** For a single item's missing result: that item's position in the chain's input. */
+  readonly itemIndex: number | undefined;
+}
+
+/**
+ * The model refused a whole call because of what some item in it says (an invalid request, a content
+ * rejection, an answer that cannot be parsed). Throw it from a handler to ask `mergeBatches` to
+ * isolate the offending items: the batch is bisected, and only the items that still fail alone get
+ * this error as their outcome. Errors no item can cause (401, quota, rate limits, timeouts, 5xx)
+ * never start a bisection.
+ *
+ * @example
+ * ```ts
+ * import { BatchRejectedError } from 'tokenbatch';
+ * const handler = async (batch) => {
+ *   const answer = await callModel(batch.items);
+ *   if (answer.refused) throw new BatchRejectedError('the model refused the request');
+ *   return answer.results;
+ * };
+ * ```
+ */
+export class BatchRejectedError extends TokenbatchError {
+  override name = 'BatchRejectedError';
 }
 
 /**

@@ -36,6 +36,7 @@ export type {
 } from './types.js';
 export {
   AbortError,
+  BatchRejectedError,
   BatchResultMismatchError,
   ContextOverflowError,
   InvalidItemError,
