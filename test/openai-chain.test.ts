@@ -82,9 +82,9 @@ describe('openAIChat in the chain, against a scripted OpenAI-compatible server',
     expect(requests.map((request) => chatItems(request).length)).toEqual([6, 2]);
   });
 
-  it('fails a batch whose answer stays malformed with BatchResultMismatchError after the retries', async () => {
+  it('fails a batch whose answer stays malformed with BatchResultMismatchError after isolating and retrying', async () => {
     const broken = () => reply.chat('this is not JSON at all');
-    const { outcomes } = await runChat([broken, broken, broken, broken, broken, broken], { maxAttempts: 2 });
+    const { outcomes } = await runChat(Array.from({ length: 60 }, () => broken), { maxAttempts: 2 });
     expectComplete(outcomes);
     expect(outcomes.every((outcome) => !outcome.ok && outcome.error.name === 'BatchResultMismatchError')).toBe(true);
   });

@@ -1,7 +1,7 @@
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
-import { AbortError } from '../errors.js';
-import type { RateLimitHint } from '../types.js';
-import { optionalPositive, requireObject, scheduler as schedulerOption } from './options.js';
+import { AbortError } from './errors.js';
+import type { RateLimitHint } from './types.js';
+import { optionalPositive, requireObject, scheduler as schedulerOption } from './internal/options.js';
 
 /**
  * Options of {@link rateLimiter}.

@@ -1,83 +1,12 @@
-import type { SchedulerLike, Subscription } from 'rxjs';
-import { resolveTokenizer } from '../tokens/tokenizers.js';
+import type { Subscription } from 'rxjs';
 import { OversizeItemError } from '../errors.js';
-import type { BufferByTokensOptions } from '../operators/bufferByTokens.js';
+import type { Envelope} from '../internal/chain.js';
+import { asEnvelope, ItemFailure, kindOf, type Numbering, type Skipped } from '../internal/chain.js';
+import { CoreBase, isSkipped, type Sink } from '../internal/core.js';
+import { Telemetry } from '../internal/telemetry.js';
 import type { Batch, CloseReason } from '../types.js';
-import type { Envelope} from './chain.js';
-import { ItemFailure, type Link } from './chain.js';
-import { CoreBase, type Sink } from './core.js';
-import { itemAsText, TokenMeter, type TextOf } from '../tokens/meter.js';
-import type { SplitPolicy } from './splitting.js';
-import { Telemetry, telemetrySettings, type TelemetrySettings } from './telemetry.js';
-import { nonNegative, oneOf, optionalFunction, optionalPositive, positiveNumber, requireObject, scheduler } from './options.js';
-
-/** The rules a batch is formed under (validated options of bufferByTokens and groupByLength). */
-export interface BatchRules<T> {
-  readonly meter: TokenMeter<T>;
-  readonly maxTokens: number;
-  readonly maxItems: number;
-  readonly maxWaitMs: number | undefined;
-  readonly batchOverheadTokens: number;
-  readonly itemOverheadTokens: number;
-  readonly oversize: 'alone' | 'error';
-  readonly scheduler: SchedulerLike;
-  readonly telemetry: TelemetrySettings;
-}
-
-/**
- * A closed batch. Token totals are computed on first read, exactly, and cached: a batch proven to
- * fit by cheap bounds costs no tokenization unless someone asks for its count.
- */
-export class TokenBatch<T> implements Batch<T> {
-  #itemTokens: readonly number[] | undefined;
-  #items: readonly T[] | undefined;
-  /** How many times this batch's ancestors were split on context overflow. */
-  splitDepth = 0;
-  /** Set by splitOnOverflow: how mergeBatches may split this batch if the model refuses it. */
-  split: SplitPolicy | undefined = undefined;
-  constructor(
-    readonly entries: readonly Envelope<T>[],
-    readonly index: number,
-    readonly closeReason: CloseReason,
-    readonly oversize: boolean,
-    readonly maxTokens: number,
-    readonly meter: TokenMeter<T>,
-    readonly batchOverheadTokens: number,
-    readonly itemOverheadTokens: number,
-  ) {}
-  get items(): readonly T[] {
-    return (this.#items ??= this.entries.map((entry) => entry.item));
-  }
-  get itemIndices(): readonly number[] {
-    return this.entries.map((entry) => entry.index);
-  }
-  get itemTokens(): readonly number[] {
-    return (this.#itemTokens ??= this.entries.map((entry) => this.meter.exact(entry)));
-  }
-  get tokens(): number {
-    let total = this.batchOverheadTokens + this.itemOverheadTokens * this.entries.length;
-    for (const count of this.itemTokens) total += count;
-    return total;
-  }
-  get utilization(): number {
-    return this.tokens / this.maxTokens;
-  }
-
-  /** A batch of some of this batch's entries, one split level deeper, under the same rules. */
-  part(entries: readonly Envelope<T>[], oversize = false): TokenBatch<T> {
-    const part = this.regroup(entries, oversize, this.maxTokens, this.split);
-    part.splitDepth = this.splitDepth + 1;
-    return part;
-  }
-
-  /** A batch of some of this batch's entries at the same split level, under a budget and split policy. */
-  regroup(entries: readonly Envelope<T>[], oversize: boolean, maxTokens: number, split: SplitPolicy | undefined): TokenBatch<T> {
-    const batch = new TokenBatch(entries, this.index, this.closeReason, oversize, maxTokens, this.meter, this.batchOverheadTokens, this.itemOverheadTokens);
-    batch.splitDepth = this.splitDepth;
-    batch.split = split;
-    return batch;
-  }
-}
+import { TokenBatch } from './batch.js';
+import type { BatchRules } from './rules.js';
 
 /**
  * One batch being filled. `estimate` is the batch's token total with each item's best known count
@@ -85,6 +14,7 @@ export class TokenBatch<T> implements Batch<T> {
  */
 class OpenBatch<T> {
   readonly entries: Envelope<T>[] = [];
+  readonly skipped: Skipped<T>[] = [];
   estimate: number;
   /** Entries whose count in `estimate` is still a bound. */
   unresolved = 0;
@@ -98,20 +28,23 @@ class OpenBatch<T> {
  * The batching state machine behind bufferByTokens and groupByLength: items are routed to one of
  * `lanes` open batches (one for bufferByTokens, one per length bucket for groupByLength), each closed
  * by tokens, items, time or end under the same rules.
+ *
+ * Input is anything: plain items are numbered here (the first tokenbatch operator of a chain
+ * numbers them), tokenbatch items keep their numbers, skipped items (duplicates, failures) ride
+ * with the open batch, and a batch from an earlier batching operator is taken apart and re-batched.
  */
 export class BatchingCore<T> extends CoreBase<unknown> {
   readonly #rules: BatchRules<T>;
-  readonly #chained: boolean;
   readonly #route: (envelope: Envelope<T>) => number;
   readonly #lanes: (OpenBatch<T> | undefined)[];
   readonly #telemetry: Telemetry;
+  readonly #numbering: Numbering = { next: 0 };
   #nextBatchIndex = 0;
 
-  constructor(rules: BatchRules<T>, sink: Sink<unknown>, link: Link | undefined, stage: string, lanes = 1, route: (envelope: Envelope<T>) => number = () => 0) {
+  constructor(rules: BatchRules<T>, sink: Sink<unknown>, stage: string, lanes = 1, route: (envelope: Envelope<T>) => number = () => 0) {
     super(sink);
     this.#rules = rules;
     this.#telemetry = new Telemetry(rules.telemetry, stage);
-    this.#chained = link !== undefined;
     this.#route = route;
     this.#lanes = new Array<OpenBatch<T> | undefined>(lanes).fill(undefined);
   }
@@ -122,18 +55,14 @@ export class BatchingCore<T> extends CoreBase<unknown> {
 
   push(input: unknown): void {
     if (this.done) return;
-    const envelope = this.itemOf<T>(input);
-    if (!envelope) return;
-    this.#telemetry.itemsIn(1);
-    try {
-      this.#add(envelope);
-    } catch (error) {
-      if (error instanceof OversizeItemError) {
-        this.#flushAll();
-        this.terminate(error);
-      } else if (this.#chained) this.sink.emit(new ItemFailure(envelope, error));
-      else this.terminate(error);
+    if (isSkipped<T>(input)) return this.#skip(input);
+    if (kindOf(input) === 'batch') {
+      const batch = input as TokenBatch<T>;
+      for (const entry of batch.entries) this.#item(entry);
+      for (const skipped of batch.skipped) this.#skip(skipped);
+      return;
     }
+    this.#item(asEnvelope<T>(input, this.#numbering, this.#rules.scheduler.now()));
   }
 
   end(): void {
@@ -158,6 +87,29 @@ export class BatchingCore<T> extends CoreBase<unknown> {
     this.#lanes.fill(undefined);
   }
 
+  #item(envelope: Envelope<T>): void {
+    if (this.done) return;
+    this.#telemetry.itemsIn(1);
+    try {
+      this.#add(envelope);
+    } catch (error) {
+      if (error instanceof OversizeItemError) {
+        this.#flushAll();
+        this.terminate(error);
+      } else this.#skip(new ItemFailure(envelope, error));
+    }
+  }
+
+  /** A skipped item rides with the oldest open batch, or goes on at once in a batch of its own. */
+  #skip(skipped: Skipped<T>): void {
+    let oldest: OpenBatch<T> | undefined;
+    for (const lane of this.#lanes) {
+      if (lane && (!oldest || (lane.entries[0]?.index ?? Infinity) < (oldest.entries[0]?.index ?? Infinity))) oldest = lane;
+    }
+    if (oldest) oldest.skipped.push(skipped);
+    else this.#emit([], 'skipped', false, [skipped]);
+  }
+
   #add(envelope: Envelope<T>): void {
     const { meter, maxTokens, maxItems, batchOverheadTokens, itemOverheadTokens } = this.#rules;
     const lane = this.#route(envelope);
@@ -178,7 +130,7 @@ export class BatchingCore<T> extends CoreBase<unknown> {
         estimate = meter.exact(envelope) + itemOverheadTokens;
         if (batchOverheadTokens + estimate > maxTokens) {
           if (this.#rules.oversize === 'error') throw new OversizeItemError(envelope.index, batchOverheadTokens + estimate, maxTokens);
-          this.#emit([envelope], 'tokens', true);
+          this.#emit([envelope], 'tokens', true, []);
           return;
         }
       }
@@ -233,7 +185,7 @@ export class BatchingCore<T> extends CoreBase<unknown> {
     this.#lanes[lane] = undefined;
     open.timer?.unsubscribe();
     this.#telemetry.queued(-open.entries.length);
-    this.#emit(open.entries, reason, false);
+    this.#emit(open.entries, reason, false, open.skipped);
   }
 
   #flushAll(): void {
@@ -245,10 +197,10 @@ export class BatchingCore<T> extends CoreBase<unknown> {
     for (const { lane } of order) this.#close(lane, 'end');
   }
 
-  #emit(entries: readonly Envelope<T>[], reason: CloseReason, oversize: boolean): void {
+  #emit(entries: readonly Envelope<T>[], reason: CloseReason, oversize: boolean, skipped: readonly Skipped<T>[]): void {
     const { maxTokens, meter, batchOverheadTokens, itemOverheadTokens, scheduler } = this.#rules;
-    const batch = new TokenBatch(entries, this.#nextBatchIndex++, reason, oversize, maxTokens, meter, batchOverheadTokens, itemOverheadTokens);
-    if (this.#telemetry.metrics) {
+    const batch = new TokenBatch(entries, this.#nextBatchIndex++, reason, oversize, maxTokens, meter, batchOverheadTokens, itemOverheadTokens, skipped);
+    if (this.#telemetry.metrics && entries.length > 0) {
       try {
         this.#telemetry.batchClosed(batch, scheduler.now());
       } catch {
@@ -257,23 +209,4 @@ export class BatchingCore<T> extends CoreBase<unknown> {
     }
     this.sink.emit(batch);
   }
-}
-
-/** Validate the shared options, throwing at creation with the option's name. */
-export function parseBatchRules<T>(raw: unknown, operator: string): BatchRules<T> {
-  const options = requireObject(raw, operator) as Partial<BufferByTokensOptions<T>>;
-  if (options.maxTokens === undefined) throw new TypeError(`${operator}: maxTokens is required`);
-  const maxTokens = positiveNumber(options.maxTokens, 'maxTokens');
-  const textOf = optionalFunction<TextOf<T>>(options.text, 'text') ?? (itemAsText);
-  return {
-    maxTokens,
-    maxItems: optionalPositive(options.maxItems, 'maxItems', { integer: true, min: 1 }) ?? Number.POSITIVE_INFINITY,
-    maxWaitMs: optionalPositive(options.maxWaitMs, 'maxWaitMs'),
-    batchOverheadTokens: nonNegative(options.batchOverheadTokens, 'batchOverheadTokens', 0),
-    itemOverheadTokens: nonNegative(options.itemOverheadTokens, 'itemOverheadTokens', 0),
-    oversize: oneOf(options.oversize, 'oversize', ['alone', 'error'], 'alone'),
-    scheduler: scheduler(options.scheduler, 'scheduler'),
-    meter: new TokenMeter(textOf, resolveTokenizer(options.tokenizer)),
-    telemetry: telemetrySettings(options.telemetry),
-  };
 }

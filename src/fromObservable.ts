@@ -1,7 +1,7 @@
 import type { Observable, Subscription } from 'rxjs';
 import { AsyncIterableX } from 'ix/asynciterable/asynciterablex';
-import { QueueOverflowError } from '../errors.js';
-import { oneOf, optionalPositive } from './options.js';
+import { QueueOverflowError } from './errors.js';
+import { oneOf, optionalPositive } from './internal/options.js';
 
 /**
  * Options of {@link fromObservable}.
