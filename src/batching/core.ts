@@ -4,7 +4,7 @@ import type { Envelope} from '../internal/chain.js';
 import { asEnvelope, ItemFailure, kindOf, type Numbering, type Skipped } from '../internal/chain.js';
 import { CoreBase, isSkipped, type Sink } from '../internal/core.js';
 import { Telemetry } from '../internal/telemetry.js';
-import type { Batch, CloseReason } from '../types.js';
+import type { CloseReason } from '../types.js';
 import { TokenBatch } from './batch.js';
 import type { BatchRules } from './rules.js';
 

@@ -1,7 +1,7 @@
 import { adoptBatch, type PlainRules } from '../../batching/adopt.js';
 import type { TokenBatch } from '../../batching/batch.js';
 import { QueueOverflowError } from '../../errors.js';
-import type { DuplicateNotice, ItemFailure, Numbering } from '../../internal/chain.js';
+import type { Numbering } from '../../internal/chain.js';
 import { CoreBase, type Sink } from '../../internal/core.js';
 import { Deque } from '../../internal/deque.js';
 import { Telemetry, type TelemetrySettings } from '../../internal/telemetry.js';
