@@ -1,24 +1,9 @@
-import { Observable, Subscription, type OperatorFunction } from 'rxjs';
+import { Observable, type OperatorFunction } from 'rxjs';
+import { Inlet } from './inlet.js';
 import type { OperatorSpec, Sink } from './core.js';
 import { Deque } from './deque.js';
 
 type Terminal = { error: unknown } | 'complete';
-
-/**
- * What the operator subscribes to its source with: both a Subscription and an observer, so RxJS
- * hands it to the source as the subscriber itself (RxJS does so for any value that is both). A
- * synchronous source (`from(array)`, `range`) checks `closed` between values and so stops the
- * moment the consumer goes away, as it would under RxJS's own operators.
- */
-class Inlet<T> extends Subscription {
-  constructor(
-    readonly next: (value: T) => void,
-    readonly error: (error: unknown) => void,
-    readonly complete: () => void,
-  ) {
-    super();
-  }
-}
 
 /**
  * The RxJS face of an operator: lazy until subscribed, one core per subscription, teardown disposes
