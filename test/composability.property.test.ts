@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { from as ixFrom } from 'ix/asynciterable';
 import * as ixOps from 'ix/asynciterable/operators';
-import { asapScheduler, concatMap, delay, filter, from, map, merge, observeOn, of, share, tap, timer, VirtualTimeScheduler, type Observable, type OperatorFunction } from 'rxjs';
+import { asapScheduler, concatMap, delay, filter, map, merge, observeOn, of, share, tap, timer, VirtualTimeScheduler, type Observable, type OperatorFunction } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
   BatchRejectedError,
