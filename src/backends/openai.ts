@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import { BatchResultMismatchError, ContextOverflowError, InvalidItemError } from '../errors.js';
 import { abortError } from '../internal/abort.js';
 import { batchTexts } from '../internal/item-text.js';
-import type { TextOf } from '../tokens/meter.js';
+import type { TextOf } from '../internal/item-text.js';
 import { oneOf, optionalFunction, optionalPositive, requireObject } from '../internal/options.js';
 import type { Batch, HandlerContext, RateLimitHint, Tokenizer, TokenizerSpec, Usage } from '../types.js';
 import { classifyOpenAIError, parseRateLimitHeaders } from './openai-errors.js';

@@ -2,7 +2,7 @@ import type { SchedulerLike, Subscription } from 'rxjs';
 import { ContextOverflowError, RateLimitError, TransientError } from '../errors.js';
 import { abortError, toError } from '../internal/abort.js';
 import { batchTexts } from '../internal/item-text.js';
-import type { TextOf } from '../tokens/meter.js';
+import type { TextOf } from '../internal/item-text.js';
 import { nonNegative, oneOf, optionalFunction, optionalPositive, OptionReader, parseOptionsOf, requireObject, scheduler as schedulerOption } from '../internal/options.js';
 import { fnv1a, seededRandom } from '../internal/random.js';
 import type { Batch, HandlerContext, Tokenizer, TokenizerSpec } from '../types.js';

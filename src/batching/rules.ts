@@ -1,7 +1,8 @@
 import type { SchedulerLike } from 'rxjs';
 import type { OptionReader } from '../internal/options.js';
 import { telemetrySettings, type TelemetrySettings } from '../internal/telemetry.js';
-import { itemAsText, TokenMeter, type TextOf } from '../tokens/meter.js';
+import { itemAsText, type TextOf } from '../internal/item-text.js';
+import { TokenMeter } from '../tokens/meter.js';
 import { resolveTokenizer } from '../tokens/tokenizers.js';
 import type { TelemetryOptions, TokenizerSpec } from '../types.js';
 

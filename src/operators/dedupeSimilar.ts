@@ -1,7 +1,8 @@
 import type { OperatorFunction, SchedulerLike, Subscription } from 'rxjs';
 import { asEnvelope, DuplicateNotice, type Envelope, ItemFailure, kindOf, type Numbering } from '../internal/chain.js';
 import { CoreBase, isSkipped, type OperatorSpec, type Sink } from '../internal/core.js';
-import { itemAsText, TokenMeter, type TextOf } from '../tokens/meter.js';
+import { itemAsText, type TextOf } from '../internal/item-text.js';
+import { TokenMeter } from '../tokens/meter.js';
 import { getTokenizer } from '../tokens/tokenizers.js';
 import { OptionReader } from '../internal/options.js';
 import type { ChainItem, TelemetryOptions, Vector } from '../types.js';

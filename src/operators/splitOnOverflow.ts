@@ -7,7 +7,8 @@ import { CoreBase, type OperatorSpec, type Sink } from '../internal/core.js';
 import { OptionReader } from '../internal/options.js';
 import { rxOperator } from '../internal/rx-face.js';
 import type { SplitPolicy } from '../internal/splitting.js';
-import { itemAsText, TokenMeter, type TextOf } from '../tokens/meter.js';
+import { itemAsText, type TextOf } from '../internal/item-text.js';
+import { TokenMeter } from '../tokens/meter.js';
 import { resolveTokenizer } from '../tokens/tokenizers.js';
 import type { Batch, ChunkOptions, TokenizerSpec } from '../types.js';
 

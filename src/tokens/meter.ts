@@ -1,15 +1,9 @@
 import { InvalidItemError } from '../errors.js';
 import type { Tokenizer } from '../types.js';
 import type { Envelope } from '../internal/chain.js';
+import { messageOf } from '../internal/error-utils.js';
+import { readText, type TextOf } from '../internal/item-text.js';
 
-/** Turns an item into the text that is counted and sent. */
-export type TextOf<T> = (item: T) => string;
-
-/** The default `text` option: the item itself when it is a string. */
-export const itemAsText: TextOf<unknown> = (item) => {
-  if (typeof item === 'string') return item;
-  throw new TypeError(`item is ${item === null ? 'null' : typeof item}, not a string: pass a text option that turns items into text`);
-};
 
 const keys = new WeakMap<object, WeakMap<object, object>>();
 
@@ -36,15 +30,7 @@ export class TokenMeter<T> {
     envelope.meter = this.key;
     envelope.exact = -1;
     envelope.bound = -1;
-    let text: unknown;
-    try {
-      text = this.textOf(envelope.item);
-    } catch (cause) {
-      throw new InvalidItemError(`item ${envelope.index}: the text option threw: ${message(cause)}`, envelope.index, { cause });
-    }
-    if (typeof text !== 'string') {
-      throw new InvalidItemError(`item ${envelope.index}: the text option returned ${typeof text}, not a string`, envelope.index);
-    }
+    const text = readText(this.textOf, envelope.item, envelope.index);
     envelope.text = text;
   }
 
@@ -79,7 +65,7 @@ export class TokenMeter<T> {
       try {
         count = this.tokenizer.count(envelope.text as string);
       } catch (cause) {
-        throw new InvalidItemError(`item ${envelope.index}: tokenizer ${this.tokenizer.name} threw: ${message(cause)}`, envelope.index, { cause });
+        throw new InvalidItemError(`item ${envelope.index}: tokenizer ${this.tokenizer.name} threw: ${messageOf(cause)}`, envelope.index, { cause });
       }
       if (!Number.isFinite(count) || count < 0) {
         throw new InvalidItemError(`item ${envelope.index}: tokenizer ${this.tokenizer.name} returned ${count}`, envelope.index);
@@ -88,8 +74,4 @@ export class TokenMeter<T> {
     }
     return envelope.exact;
   }
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
