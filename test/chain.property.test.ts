@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { bufferByTokens, ContextOverflowError, dedupeSimilar, groupByLength, mergeBatches, orderedResults, rateLimiter, splitOnOverflow, type ChainItem, type Outcome } from '../src/index.js';
 import * as iterable from '../src/iterable.js';
 import { createRandom } from '../bench/corpus.js';
-import { scriptedModel, type Call } from './support/model.js';
+import { BAD, HOLE, POISON, scriptedModel, type Call } from './support/model.js';
 import { runVirtual, timedSource, trackedScheduler } from './support/virtual-time.js';
 
 // One token per character keeps sizes readable; items embed their index so values can be traced.
@@ -13,6 +13,8 @@ const charTokens = (text: string) => text.length;
 
 const scenarioArb = fc.record({
   items: fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 0, maxLength: 60 }),
+  // Per item: '' (most), or a poison item (P), an Error result (E), a hole (H).
+  marks: fc.array(fc.constantFrom('', '', '', '', '', '', '', '', 'P', 'E', 'H'), { minLength: 60, maxLength: 60 }),
   gaps: fc.integer({ min: 0, max: 5 }),
   seed: fc.integer(),
   maxTokens: fc.integer({ min: 20, max: 120 }),
@@ -46,7 +48,8 @@ async function runScenario(s: Scenario) {
     time += random.int(0, s.gaps);
     // With dedupe on, texts repeat (an item id from a small pool), so duplicates occur.
     const id = s.dedupe ? random.int(0, 5) : index;
-    const text = `${id}:`.padEnd(Math.max(length, `${id}:`.length), 'x');
+    const head = `${id}${s.dedupe ? '' : (s.marks[index] ?? '')}:`;
+    const text = head.padEnd(Math.max(length, head.length), 'x');
     return { at: time, value: text };
   });
   const model = scriptedModel(
@@ -112,6 +115,11 @@ describe('the processing chain: bufferByTokens or groupByLength, splitOnOverflow
           }
           if (outcome.ok) expect(outcome.value).toBe(`done:${outcome.item}`);
           else expect(outcome.error).toBeInstanceOf(Error);
+          // A marked item never succeeds; an unmarked item never fails because of a marked batch-mate.
+          const marked = POISON.test(outcome.item) || BAD.test(outcome.item) || HOLE.test(outcome.item);
+          if (marked) expect(outcome.ok).toBe(false);
+          else if (!outcome.ok) expect(['BatchRejectedError', 'TypeError']).not.toContain(outcome.error.name);
+          if (!outcome.ok && outcome.error.name === 'BatchRejectedError') expect(POISON.test(outcome.item)).toBe(true);
           // Calls that included the item: retries, plus the halves of context-overflow splits and of
           // bisections that isolate a short answer (about 2·log2(batch size) more).
           if (outcome.duplicateOf === undefined) expect(outcome.attempts).toBeLessThanOrEqual(s.maxAttempts * (outcome.splitDepth + 1) + 2 * Math.ceil(Math.log2(s.maxItems + 1)) * s.maxAttempts);
@@ -121,12 +129,15 @@ describe('the processing chain: bufferByTokens or groupByLength, splitOnOverflow
         // (c) in-flight handler calls never exceed concurrency.
         expect(maxInFlight).toBeLessThanOrEqual(s.concurrency);
 
-        // (d) attempts of one unit (the same batch object) never exceed maxAttempts, and count up from 1.
+        // (d) attempts of one unit (the same batch object) never exceed maxAttempts.
         const byBatch = new Map<unknown, Call[]>();
         for (const call of calls) byBatch.set(call.batch, [...(byBatch.get(call.batch) ?? []), call]);
+        // A unit's attempts are consecutive; a unit that retries only the items that failed alone, or
+        // a half of a bisection, goes on from the attempt number where its items were.
         for (const unitCalls of byBatch.values()) {
-          expect(unitCalls.length).toBeLessThanOrEqual(s.maxAttempts);
-          expect(unitCalls.map((call) => call.attempt)).toEqual(unitCalls.map((_, i) => i + 1));
+          const first = (unitCalls[0] as Call).attempt;
+          expect(unitCalls.map((call) => call.attempt)).toEqual(unitCalls.map((_, i) => first + i));
+          expect((unitCalls.at(-1) as Call).attempt).toBeLessThanOrEqual(s.maxAttempts);
         }
 
         // (e) no sliding window of WINDOW_MS ever holds more than the request limit.

@@ -1,6 +1,11 @@
 import type { SchedulerLike } from 'rxjs';
-import { ContextOverflowError, RateLimitError, TransientError, type Batch, type BatchHandler } from '../../src/index.js';
+import { BatchRejectedError, ContextOverflowError, RateLimitError, TransientError, type Batch, type BatchHandler } from '../../src/index.js';
 import { createRandom } from '../../bench/corpus.js';
+
+/** Item marks (a letter before the colon): a poison item, an item answered with an Error, an item answered with a hole. */
+export const POISON = /^\d+P:/;
+export const BAD = /^\d+E:/;
+export const HOLE = /^\d+H:/;
 
 export interface Call {
   items: readonly string[];
@@ -54,8 +59,11 @@ export function scriptedModel(script: ModelScript, scheduler: SchedulerLike) {
         if (batch.tokens > script.contextWindow) reject(new ContextOverflowError(`maximum context length is ${script.contextWindow} tokens`));
         else if (roll < script.transient) reject(new TransientError('503 from the model'));
         else if (roll < script.transient + script.rateLimited) reject(new RateLimitError('429', { retryAfterMs: 50 }));
+        // Marked items, the same on every call: a poison item (P) makes the whole call fail; an item
+        // the model cannot answer (E) gets an Error in its place; one it skips (H) leaves a hole.
+        else if (batch.items.some((item) => POISON.test(item))) reject(new BatchRejectedError('the model refused the request'));
         else if (roll < script.transient + script.rateLimited + script.short && batch.items.length > 0) resolve(batch.items.slice(1).map((item) => `done:${item}`));
-        else resolve(batch.items.map((item) => `done:${item}`));
+        else resolve(batch.items.map((item) => (BAD.test(item) ? (new TypeError(`cannot answer ${item}`) as unknown as string) : HOLE.test(item) ? (undefined as unknown as string) : `done:${item}`)));
       }, latency);
       const onAbort = () => {
         timer.unsubscribe();
