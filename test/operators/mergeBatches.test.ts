@@ -1,7 +1,8 @@
+import fc from 'fast-check';
 import { from as ixFrom } from 'ix/asynciterable';
-import { defer, from, Observable, Subject, VirtualTimeScheduler } from 'rxjs';
+import { lastValueFrom, toArray, defer, from, Observable, Subject, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { BatchResultMismatchError, mergeBatches, QueueOverflowError, QuotaExhaustedError, RateLimitError, TimeoutError, TransientError, type BatchHandler, type Outcome } from '../../src/index.js';
+import { BatchRejectedError, BatchResultMismatchError, mergeBatches, QueueOverflowError, QuotaExhaustedError, RateLimitError, TimeoutError, TransientError, type BatchHandler, type Outcome } from '../../src/index.js';
 import * as iterable from '../../src/iterable.js';
 import { trackedScheduler } from '../support/virtual-time.js';
 import { charTokens, collect, timedHandler } from '../support/handlers.js';
@@ -239,5 +240,80 @@ describe('real backpressure on the async-iterable face', () => {
     expect(signals.length).toBeGreaterThan(1);
     // 'a' had finished; every batch still in flight was aborted.
     expect(signals.slice(1).every((signal) => signal.aborted)).toBe(true);
+  });
+});
+
+describe('per-item failures', () => {
+  it('isolates one poison item in a batch of n within 2·log2(n) extra calls; its batch-mates keep their results', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 64 }), fc.nat(), async (n, at) => {
+        const poison = at % n;
+        let calls = 0;
+        const handler: BatchHandler<number, number> = async (batch) => {
+          calls++;
+          if (batch.items.includes(poison)) throw new BatchRejectedError('refused');
+          return batch.items.map((item) => item * 2);
+        };
+        const outcomes = await lastValueFrom(from([Array.from({ length: n }, (_, i) => i)]).pipe(mergeBatches(handler, { retry: false }), toArray()));
+        expect(outcomes).toHaveLength(n);
+        for (const outcome of outcomes) {
+          if (outcome.item === poison) expect(!outcome.ok && outcome.error.name).toBe('BatchRejectedError');
+          else expect(outcome.ok && outcome.value).toBe(outcome.item * 2);
+        }
+        expect(calls - 1).toBeLessThanOrEqual(2 * Math.ceil(Math.log2(n)));
+      }),
+      { seed: 12, numRuns: 200 },
+    );
+  });
+
+  it('accepts array-likes such as typed arrays, and fails a hole alone naming its index', async () => {
+    const scores = await new Promise<Outcome<string, number>[]>((resolve) => {
+      const seen: Outcome<string, number>[] = [];
+      from([['a', 'b', 'c']])
+        .pipe(mergeBatches<string, number>(async (batch) => Float32Array.from(batch.items.map((_, i) => i + 0.5)) as unknown as number[]))
+        .subscribe({ next: (o) => seen.push(o), complete: () => resolve(seen) });
+    });
+    expect(scores.map((o) => o.ok && o.value)).toEqual([0.5, 1.5, 2.5]);
+    const holes = await new Promise<Outcome<string, string>[]>((resolve) => {
+      const seen: Outcome<string, string>[] = [];
+      from([['a', 'b', 'c']])
+        // eslint-disable-next-line no-sparse-arrays -- the hole is the point: a result the model skipped
+        .pipe(mergeBatches<string, string>(async () => ['A', , 'C'] as string[], { retry: false }))
+        .subscribe({ next: (o) => seen.push(o), complete: () => resolve(seen) });
+    });
+    expect(holes.map((o) => (o.ok ? o.value : o.error.name))).toEqual(['A', 'BatchResultMismatchError', 'C']);
+    const hole = holes[1] as unknown as { error: BatchResultMismatchError };
+    expect(hole.error.itemIndex).toBe(1);
+  });
+
+  it('retries only the item whose Error result is retryable, without its batch-mates', async () => {
+    const sizes: string[][] = [];
+    let failed = false;
+    const outcomes = await new Promise<Outcome<string, string>[]>((resolve) => {
+      const seen: Outcome<string, string>[] = [];
+      from([['a', 'b', 'c']])
+        .pipe(
+          mergeBatches<string, string>(
+            async (batch) => {
+              sizes.push([...batch.items]);
+              return batch.items.map((item) => {
+                if (item === 'b' && !failed) {
+                  failed = true;
+                  return new TransientError('503 for this item') as unknown as string;
+                }
+                return item.toUpperCase();
+              });
+            },
+            { retry: { baseDelayMs: 1 } },
+          ),
+        )
+        .subscribe({ next: (o) => seen.push(o), complete: () => resolve(seen) });
+    });
+    expect(sizes).toEqual([['a', 'b', 'c'], ['b']]);
+    expect(outcomes.map((o) => [o.item, o.ok && o.value, o.attempts])).toEqual([
+      ['a', 'A', 1],
+      ['c', 'C', 1],
+      ['b', 'B', 2],
+    ]);
   });
 });
