@@ -306,22 +306,31 @@ describe('tokenbatch run (a child process)', () => {
   });
 
   it('on a second SIGINT aborts the batches in flight instead of waiting for them', async () => {
-    const input = path('items.jsonl');
-    const output = path('results.jsonl');
-    const texts = writeInput(input, 30);
-    // Calls of 20 s: no batch can finish before the two interrupts.
-    const job = start(simulated(input, output, '--sim-latency-ms', '20000', '--max-items', '3'));
-    const said = (text: string): Promise<boolean> => until(() => (job.stderr().includes(text) ? true : undefined), `"${text}" on stderr`);
-    await said('0/30 lines');
-    job.child.kill('SIGINT');
-    await said('interrupted');
-    job.child.kill('SIGINT');
-    const finished = await job.done;
-    expect(finished.stderr).toContain('aborting the batches in flight');
-    expect(finished.code).toBe(130);
-    expect(completeLines(output)).toEqual([]);
-
-    await resume(input, output, texts);
+    // The server holds every request open, so batches stay in flight until they are aborted. The
+    // first SIGINT is sent only once requests have arrived: sent earlier, it could stop the run
+    // before any line was read, leaving nothing in flight for the second one (the old race).
+    const server = await OpenAIServer.start();
+    try {
+      server.fallback = reply.hang();
+      const input = path('items.jsonl');
+      const output = path('results.jsonl');
+      writeInput(input, 30);
+      const job = start(['run', '-i', input, '-o', output, '-p', 'Classify.', '--base-url', server.url, '--max-items', '3', '-c', '2'], { OPENAI_API_KEY: 'sk-test' });
+      const said = (text: string): Promise<boolean> => until(() => (job.stderr().includes(text) ? true : undefined), `"${text}" on stderr`);
+      await until(() => (server.held >= 2 ? true : undefined), 'two requests in flight');
+      job.child.kill('SIGINT');
+      await said('interrupted');
+      const aborted = server.nextAbort();
+      job.child.kill('SIGINT');
+      const finished = await job.done;
+      await aborted;
+      expect(finished.stderr).toContain('aborting the batches in flight');
+      expect(finished.code).toBe(130);
+      expect(completeLines(output)).toEqual([]);
+      expect(server.requests).toHaveLength(2);
+    } finally {
+      await server.close();
+    }
   });
 
   it('cuts off a torn last line left by a killed run, and redoes that line once', async () => {
