@@ -1,14 +1,17 @@
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { from } from 'ix/asynciterable';
 import { simulatedModel, type SimulatedTask } from '../backends/simulated.js';
 import { resolveTokenizer } from '../tokens/tokenizers.js';
 import { bufferByTokens, mergeBatches, orderedResults, splitOnOverflow } from '../iterable.js';
 import type * as OpenAIBackend from '../backends/openai.js';
 import type { BatchHandler, EncodingName, Outcome } from '../types.js';
-import { countInput, itemText, readItems, type InputItem } from './input.js';
-import { CliError, ResultLog, resultLine, scanResults } from './output.js';
-import { Progress, type ProgressMode } from './progress.js';
+import { fatalReason } from './fatal.js';
+import { fileFingerprint, headerDifferences, optionsFingerprint, type RunHeader } from './fingerprint.js';
+import { countInput, itemText, notText, readItems, type InputItem } from './input.js';
+import { OutputLock } from './lock.js';
+import { CliError, headerLine, ResultLog, resultLine, rewriteInOrder, scanResults, type ExistingResults } from './output.js';
+import { plural, Progress, type ProgressMode } from './progress.js';
 
 /**
  * Everything `tokenbatch run` needs, as parsed from its command line.
@@ -43,6 +46,10 @@ export interface RunConfig {
   idField: string;
   tokenizer: EncodingName;
   progress: ProgressMode | 'auto';
+  /** Redo the lines whose result failed, then rewrite the output in input order. */
+  retryFailed?: boolean;
+  /** Resume even when the output was made from another input or with other settings. */
+  ignoreFingerprint?: boolean;
 }
 
 /**
@@ -121,6 +128,8 @@ async function checkInput(path: string): Promise<void> {
   try {
     const info = await stat(path);
     if (!info.isFile()) throw new CliError(`input '${path}' is not a file`);
+    const problem = await notText(path);
+    if (problem !== undefined) throw new CliError(`input '${path}' is not JSONL text: ${problem}`);
   } catch (error) {
     if (error instanceof CliError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
@@ -128,14 +137,50 @@ async function checkInput(path: string): Promise<void> {
   }
 }
 
+async function checkOutputDirectory(output: string): Promise<void> {
+  const directory = dirname(resolve(output));
+  try {
+    if (!(await stat(directory)).isDirectory()) throw new CliError(`cannot write output '${output}': '${dirname(output)}' is not a directory`);
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new CliError(`cannot write output '${output}': the directory '${dirname(output)}' does not exist (create it first)`);
+    throw new CliError(`cannot write output '${output}': ${(error as Error).message}`);
+  }
+}
+
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
+/** Checks the output's header against this run; refuses a mismatch unless told to ignore it. */
+function checkFingerprint(config: RunConfig, existing: ExistingResults, current: RunHeader, say: (message: string) => void): void {
+  if (existing.header === undefined) {
+    if (existing.done.size > 0) say(`note: ${config.output} has no fingerprint (written by an older version): its input and settings are not checked`);
+    return;
+  }
+  const differences = headerDifferences(existing.header, current);
+  if (differences.length === 0) return;
+  const what = differences.join('; ');
+  if (config.ignoreFingerprint === true) {
+    say(`warning: resuming ${config.output} although it was made with a different ${what} (--ignore-fingerprint)`);
+    return;
+  }
+  throw new CliError(
+    `output '${config.output}' was made from a different ${what}; resuming would mix two jobs in one file. ` +
+      'Choose another --output, or pass --ignore-fingerprint to resume anyway',
+  );
+}
 
 /**
  * Runs a JSONL file through the chain `bufferByTokens → splitOnOverflow → mergeBatches →
  * orderedResults`, appending one result line per input line to the output, in input order, as the
- * results complete. Lines already in the output are skipped, so a rerun resumes an interrupted run.
+ * results complete. Lines already in the output are skipped, so a rerun resumes an interrupted run;
+ * `retryFailed` redoes the failed ones and rewrites the output in input order (atomically).
+ * The output is locked while the run lasts, and starts with a header recording the input's and the
+ * settings' fingerprint, which a resume must match. An error that no line can get past (a rejected
+ * key, an exhausted quota, an unreachable host) stops the run without writing a line for it.
  * The first SIGINT stops reading and lets the batches in flight finish; a second aborts them.
- * Resolves to an exit code ({@link EXIT}); throws {@link CliError} for a run that cannot start.
+ * Resolves to an exit code ({@link EXIT}); throws {@link CliError} for a run that cannot start or
+ * had to stop.
  *
  * @example
  * ```ts
@@ -144,27 +189,43 @@ const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
  */
 export async function runJob(config: RunConfig, io: RunIO): Promise<number> {
   await checkInput(config.input);
+  await checkOutputDirectory(config.output);
   if (resolve(config.input) === resolve(config.output)) throw new CliError('--output must not be the input file');
   const backend = await makeBackend(config);
   if (backend.batchOverheadTokens + backend.itemOverheadTokens >= config.maxTokens) {
     throw new CliError(`--max-tokens ${config.maxTokens} leaves no room for items after the prompt and instructions (about ${backend.batchOverheadTokens} tokens)`);
   }
+  const lock = OutputLock.acquire(config.output);
+  try {
+    return await runLocked(config, io, backend);
+  } finally {
+    lock.release();
+  }
+}
 
-  const existing = await scanResults(config.output);
-  const { items: total, alreadyDone } = await countInput(config.input, existing.done);
+async function runLocked(config: RunConfig, io: RunIO, backend: Backend): Promise<number> {
   const mode: ProgressMode = config.progress === 'auto' ? (io.stderr.isTTY ? 'bar' : 'lines') : config.progress;
   const progress = new Progress({ stream: io.stderr, mode });
   const say = (message: string): void => progress.log(`tokenbatch: ${message}`);
+
+  const existing = await scanResults(config.output);
+  const header: RunHeader = { tokenbatch: 1, input: await fileFingerprint(config.input), options: optionsFingerprint(config) };
+  checkFingerprint(config, existing, header, say);
+  const retry = config.retryFailed === true ? existing.failedLines : new Set<number>();
+  const skip = new Set([...existing.done].filter((line) => !retry.has(line)));
+  const { items: total, alreadyDone } = await countInput(config.input, skip);
   if (existing.tornBytes > 0) say(`cut off an unfinished last line (${existing.tornBytes} bytes) left in ${config.output} by an interrupted run`);
-  if (existing.repeated > 0) say(`warning: ${config.output} has ${existing.repeated} repeated line numbers (left as they are)`);
-  if (alreadyDone > 0) say(`resuming: ${alreadyDone} of ${total} lines are already in ${config.output}`);
+  if (existing.repeated > 0) say(`${config.output} has ${plural(existing.repeated, 'superseded result line')}: the output will be rewritten in input order, the last result of each line kept`);
+  if (retry.size > 0) say(`retrying ${plural(retry.size, 'failed line')}`);
+  if (alreadyDone > 0) say(`resuming: ${alreadyDone} of ${plural(total, 'line')} are already in ${config.output}`);
 
   const log = ResultLog.open(config.output);
+  if (existing.header === undefined && existing.done.size === 0) log.append(headerLine(header));
   const stop = new AbortController();
   let problems = 0;
   const source = readItems(config.input, {
     fields: { textField: config.textField, idField: config.idField },
-    skip: existing.done,
+    skip,
     stop: stop.signal,
     onProblem: (item) => {
       problems++;
@@ -172,6 +233,27 @@ export async function runJob(config: RunConfig, io: RunIO): Promise<number> {
       else if (problems === MAX_REPORTED_PROBLEMS + 1) say(`more than ${MAX_REPORTED_PROBLEMS} malformed lines: the rest are reported in the output only`);
     },
   });
+
+  let fatal: string | undefined;
+  // Set once the chain is built; the handler below can only stop it after that.
+  const chain: { iterator?: AsyncIterator<Outcome<InputItem, unknown>> } = {};
+  const abortInFlight = (): void => void chain.iterator?.return?.();
+  const stopFatally = (reason: string): void => {
+    if (fatal !== undefined) return;
+    fatal = reason;
+    stop.abort();
+    abortInFlight();
+  };
+  // Errors no line can get past stop the run as soon as a call meets them, not when its lines come up in order.
+  const handler: BatchHandler<InputItem, unknown> = (batch, context) => {
+    const result = backend.handler(batch, context);
+    if (typeof (result as PromiseLike<unknown>).then !== 'function') return result;
+    return Promise.resolve(result as PromiseLike<readonly unknown[]>).catch((error: unknown) => {
+      const reason = fatalReason(error, { lastAttempt: context.attempt >= config.maxAttempts });
+      if (reason !== undefined) stopFatally(reason);
+      throw error;
+    });
+  };
   const outcomes = from(source).pipe(
     bufferByTokens<InputItem>({
       maxTokens: config.maxTokens,
@@ -182,7 +264,7 @@ export async function runJob(config: RunConfig, io: RunIO): Promise<number> {
       itemOverheadTokens: backend.itemOverheadTokens,
     }),
     splitOnOverflow<InputItem>(),
-    mergeBatches<InputItem, unknown>(backend.handler, {
+    mergeBatches<InputItem, unknown>(handler, {
       concurrency: config.concurrency,
       retry: { maxAttempts: config.maxAttempts },
       timeoutMs: config.timeoutMs,
@@ -192,10 +274,10 @@ export async function runJob(config: RunConfig, io: RunIO): Promise<number> {
     }),
     orderedResults<InputItem, unknown>(),
   );
-  const iterator: AsyncIterator<Outcome<InputItem, unknown>> = outcomes[Symbol.asyncIterator]();
+  const iterator = outcomes[Symbol.asyncIterator]();
+  chain.iterator = iterator;
 
   let signal: 'SIGINT' | 'SIGTERM' | undefined;
-  const abortInFlight = (): void => void iterator.return?.();
   const onSigint = (): void => {
     if (signal === undefined) {
       signal = 'SIGINT';
@@ -223,10 +305,16 @@ export async function runJob(config: RunConfig, io: RunIO): Promise<number> {
     for (;;) {
       const next = await iterator.next();
       if (next.done) break;
-      log.append(resultLine(next.value));
+      const outcome = next.value;
+      // A line failed by a fatal error is not done: it stays for the rerun. Once the run is
+      // stopping for one, no failure is trusted (it may be the same error, or the abort).
+      const reason = outcome.ok ? undefined : fatalReason(outcome.error);
+      if (reason !== undefined) stopFatally(reason);
+      if (fatal !== undefined && !outcome.ok) break;
+      log.append(resultLine(outcome));
       written++;
-      if (!next.value.ok) failed++;
-      progress.advance(next.value.ok);
+      if (!outcome.ok) failed++;
+      progress.advance(outcome.ok);
     }
   } catch (error) {
     failure = error;
@@ -237,7 +325,15 @@ export async function runJob(config: RunConfig, io: RunIO): Promise<number> {
     log.close();
   }
 
-  const where = `${written} result lines to ${config.output} (${written - failed} ok, ${failed} failed) in ${seconds(Date.now() - started)}`;
+  // Redone lines were appended after their old results: put every line back in input order.
+  const after = await scanResults(config.output);
+  if (!after.inOrder) await rewriteInOrder(config.output, after);
+
+  const where = `${plural(written, 'result line')} to ${config.output} (${written - failed} ok, ${failed} failed) in ${seconds(Date.now() - started)}`;
+  if (fatal !== undefined) {
+    say(`wrote ${where}`);
+    throw new CliError(`stopped: ${fatal}. No line was marked done because of it: fix the cause and rerun the same command to resume`);
+  }
   if (failure !== undefined) {
     say(`wrote ${where}`);
     const reason = failure instanceof Error ? `${failure.name}: ${failure.message}` : JSON.stringify(failure);
@@ -245,13 +341,13 @@ export async function runJob(config: RunConfig, io: RunIO): Promise<number> {
   }
   if (signal !== undefined) {
     const left = total - alreadyDone - written;
-    say(`wrote ${where}; stopped by ${signal} with ${left} lines left: rerun the same command to resume`);
+    say(`wrote ${where}; stopped by ${signal} with ${plural(left, 'line')} left: rerun the same command to resume`);
     return signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated;
   }
-  const allFailed = existing.failed + failed;
-  say(`wrote ${where}${alreadyDone > 0 ? `; ${alreadyDone} lines were already there` : ''}`);
+  const allFailed = after.failed;
+  say(`wrote ${where}${alreadyDone > 0 ? `; ${plural(alreadyDone, 'line was', 'lines were')} already there` : ''}`);
   if (allFailed > 0) {
-    say(`${allFailed} of ${total} lines failed: their errors are in ${config.output} ("ok": false)`);
+    say(`${allFailed} of ${plural(total, 'line')} failed: their errors are in ${config.output} ("ok": false); rerun with --retry-failed to redo them`);
     return EXIT.someFailed;
   }
   return EXIT.ok;
