@@ -105,13 +105,13 @@ export function parseHeader(raw: string): RunHeader | undefined {
  *
  * @example
  * ```ts
- * headerDifferences(old, current); // ['the input file (its content changed)', 'model (was gpt-4o-mini, now gpt-4o)']
+ * headerDifferences(old, current); // ['the input file differs (...)', 'model differs (was gpt-4o-mini, now gpt-4o)']
  * ```
  */
 export function headerDifferences(recorded: RunHeader, current: RunHeader): string[] {
   const differences: string[] = [];
   if (recorded.input.sha256 !== current.input.sha256 || recorded.input.bytes !== current.input.bytes) {
-    differences.push(`the input file (its content is not the one this output was made from: ${recorded.input.bytes} bytes then, ${current.input.bytes} now)`);
+    differences.push(`the input file differs (its content is not the one this output was made from: ${recorded.input.bytes} bytes then, ${current.input.bytes} now)`);
   }
   const keys = new Set([...Object.keys(recorded.options), ...Object.keys(current.options)]);
   for (const key of keys) {
@@ -119,7 +119,7 @@ export function headerDifferences(recorded: RunHeader, current: RunHeader): stri
     const now = current.options[key];
     if (was === now) continue;
     const hashed = (value: string | undefined): boolean => value?.startsWith('sha256:') === true;
-    differences.push(hashed(was) || hashed(now) ? `${key} (changed)` : `${key} (was ${was ?? 'unset'}, now ${now ?? 'unset'})`);
+    differences.push(hashed(was) || hashed(now) ? `${key} differs` : `${key} differs (was ${was ?? 'unset'}, now ${now ?? 'unset'})`);
   }
   return differences;
 }

@@ -161,12 +161,12 @@ function checkFingerprint(config: RunConfig, existing: ExistingResults, current:
   if (differences.length === 0) return;
   const what = differences.join('; ');
   if (config.ignoreFingerprint === true) {
-    say(`warning: resuming ${config.output} although it was made with a different ${what} (--ignore-fingerprint)`);
+    say(`warning: resuming ${config.output} although it does not match this run: ${what} (--ignore-fingerprint)`);
     return;
   }
   throw new CliError(
-    `output '${config.output}' was made from a different ${what}; resuming would mix two jobs in one file. ` +
-      'Choose another --output, or pass --ignore-fingerprint to resume anyway',
+    `output '${config.output}' does not match this run: ${what}. Resuming would mix two jobs in one file: ` +
+      'choose another --output, or pass --ignore-fingerprint to resume anyway',
   );
 }
 
