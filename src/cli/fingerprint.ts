@@ -29,13 +29,15 @@ export interface ResultSettings {
   readonly task?: string | undefined;
   readonly textField: string;
   readonly idField: string;
+  readonly dedupe?: string | undefined;
+  readonly dedupeThreshold?: number | undefined;
 }
 
 const sha256 = (text: string): string => `sha256:${createHash('sha256').update(text).digest('hex')}`;
 
 /**
  * The fingerprint of the settings that change results: backend, model, prompt, result schema and
- * response format (openai), task (simulated), and the fields read from input lines.
+ * response format (openai), task (simulated), the fields read from input lines, and deduplication.
  *
  * @example
  * ```ts
@@ -55,6 +57,8 @@ export function optionsFingerprint(settings: ResultSettings): Record<string, str
   }
   options.textField = settings.textField;
   options.idField = settings.idField;
+  // A duplicate gets another line's result: deduplication changes results.
+  if (settings.dedupe !== undefined) options.dedupe = `${settings.dedupe}${settings.dedupeThreshold === undefined ? '' : `@${settings.dedupeThreshold}`}`;
   return options;
 }
 

@@ -226,8 +226,9 @@ const plainValues = (_key: string, value: unknown): unknown =>
   ArrayBuffer.isView(value) && !(value instanceof DataView) ? Array.from(value as unknown as ArrayLike<number>) : value;
 
 /**
- * The output line of one outcome: `{ "line", "id"?, "ok": true, "value" }` or
- * `{ "line", "id"?, "ok": false, "error": { "name", "message" } }`, ending in a newline. A line
+ * The output line of one outcome: `{ "line", "id"?, "duplicateOf"?, "ok": true, "value" }` or
+ * `{ "line", "id"?, "duplicateOf"?, "ok": false, "error": { "name", "message" } }`, ending in a
+ * newline; `duplicateOf` is the input line whose result a near-duplicate reused (`--dedupe`). A line
  * that could not be read keeps its own problem as the message; a value that JSON cannot represent
  * becomes a failure, never a lost line.
  *
@@ -237,9 +238,10 @@ const plainValues = (_key: string, value: unknown): unknown =>
  * // '{"line":1,"ok":true,"value":"other"}\n'
  * ```
  */
-export function resultLine(outcome: Outcome<InputItem, unknown>): string {
+export function resultLine(outcome: Outcome<InputItem, unknown>, duplicateOfLine?: number): string {
   const { item } = outcome;
   const head: Record<string, unknown> = item.id === undefined ? { line: item.line } : { line: item.line, id: item.id };
+  if (duplicateOfLine !== undefined) head.duplicateOf = duplicateOfLine;
   const failure = (name: string, message: string): string => `${JSON.stringify({ ...head, ok: false, error: { name, message } })}\n`;
   if (!outcome.ok) return failure(outcome.error.name, item.problem ?? outcome.error.message);
   try {

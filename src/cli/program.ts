@@ -78,6 +78,14 @@ export async function cli(args: readonly string[], io: RunIO, stdout: NodeJS.Wri
     .option('--max-tokens <n>', 'token budget of a batch, prompt and per-item overheads included', wholeNumber(1), 4000)
     .option('--max-items <n>', 'most items in a batch', wholeNumber(1), 25)
     .addOption(new Option('--tokenizer <encoding>', 'how tokens are counted').choices(['o200k_base', 'cl100k_base']).default('o200k_base'))
+    .addOption(
+      new Option('--dedupe <method>', "send near-duplicate lines once: a duplicate gets its representative's result (reuses another line's answer: use it when such lines may share one)").choices([
+        'exact',
+        'minhash',
+      ]),
+    )
+    .option('--dedupe-threshold <x>', 'with --dedupe minhash: the least similarity of a duplicate (Jaccard of character 3-grams, default 0.7)', rate)
+    .option('--group-by-length', 'batch lines of similar token length together (less padding); results stay in input order')
     .option('-c, --concurrency <n>', 'batches in flight at once', wholeNumber(1), 4)
     .option('--rpm <n>', 'requests per minute, at most (default: no limit)', wholeNumber(1))
     .option('--tpm <n>', 'tokens per minute, at most (default: no limit)', wholeNumber(1))

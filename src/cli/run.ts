@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { from } from 'ix/asynciterable';
 import { simulatedModel, type SimulatedTask } from '../backends/simulated.js';
 import { resolveTokenizer } from '../tokens/tokenizers.js';
-import { bufferByTokens, mergeBatches, orderedResults, splitOnOverflow } from '../iterable.js';
+import { bufferByTokens, dedupeSimilar, groupByLength, mergeBatches, orderedResults, splitOnOverflow } from '../iterable.js';
 import type * as OpenAIBackend from '../backends/openai.js';
 import type { BatchHandler, EncodingName, Outcome } from '../types.js';
 import { fatalReason } from './fatal.js';
@@ -46,6 +46,12 @@ export interface RunConfig {
   idField: string;
   tokenizer: EncodingName;
   progress: ProgressMode | 'auto';
+  /** Send near-duplicate lines once; a duplicate gets its representative's result (opt-in reuse). */
+  dedupe?: 'exact' | 'minhash';
+  /** The least similarity of a duplicate (`minhash`: Jaccard of character 3-grams; default 0.7). */
+  dedupeThreshold?: number;
+  /** Batch lines of similar token length together (`groupByLength`) rather than in input order. */
+  groupByLength?: boolean;
   /** Redo the lines whose result failed, then rewrite the output in input order. */
   retryFailed?: boolean;
   /** Resume even when the output was made from another input or with other settings. */
@@ -75,6 +81,32 @@ export interface RunIO {
  * ```
  */
 export const EXIT = Object.freeze({ ok: 0, error: 1, someFailed: 2, interrupted: 130, terminated: 143 });
+
+/** How many representatives `dedupeSimilar` remembers (its default `maxEntries`): their lines are kept for duplicates to name. */
+const DEDUPE_WINDOW = 10_000;
+
+/**
+ * The input lines of recent representatives by chain index, so that a duplicate's result line can
+ * name its representative's line. Bounded: a representative older than the dedupe window can no
+ * longer have duplicates.
+ */
+class Representatives {
+  readonly #lines = new Map<number, number>();
+  readonly #bound: number;
+
+  constructor(bound: number) {
+    this.#bound = bound;
+  }
+
+  /** Records an outcome; for a duplicate, returns its representative's input line. */
+  lineOf(outcome: Outcome<InputItem, unknown>): number | undefined {
+    if (outcome.duplicateOf !== undefined) return this.#lines.get(outcome.duplicateOf);
+    this.#lines.set(outcome.index, outcome.item.line);
+    // Maps iterate in insertion order: the first key is the oldest.
+    if (this.#lines.size > this.#bound) this.#lines.delete(this.#lines.keys().next().value as number);
+    return undefined;
+  }
+}
 
 /** Malformed input lines reported one by one on stderr; past this, only counted (each still gets its result line). */
 const MAX_REPORTED_PROBLEMS = 20;
@@ -254,15 +286,21 @@ async function runLocked(config: RunConfig, io: RunIO, backend: Backend): Promis
       throw error;
     });
   };
-  const outcomes = from(source).pipe(
-    bufferByTokens<InputItem>({
-      maxTokens: config.maxTokens,
-      maxItems: config.maxItems,
-      text: itemText,
-      tokenizer: config.tokenizer,
-      batchOverheadTokens: backend.batchOverheadTokens,
-      itemOverheadTokens: backend.itemOverheadTokens,
-    }),
+  const batching = {
+    maxTokens: config.maxTokens,
+    maxItems: config.maxItems,
+    text: itemText,
+    tokenizer: config.tokenizer,
+    batchOverheadTokens: backend.batchOverheadTokens,
+    itemOverheadTokens: backend.itemOverheadTokens,
+  };
+  // Items whose text cannot be read (problem lines) are never duplicates: they fail on their own.
+  const dedupeText = (item: InputItem): string => item.text ?? `\u0000problem line ${item.line}`;
+  const items = from(source);
+  const unique = config.dedupe === undefined ? items : items.pipe(dedupeSimilar<InputItem>({ method: config.dedupe, text: dedupeText, ...(config.dedupeThreshold === undefined ? {} : { threshold: config.dedupeThreshold }) }));
+  // Grouping: a quiet length bucket closes after a short wait, so its lines do not hold back the ones behind them.
+  const batches = config.groupByLength === true ? unique.pipe(groupByLength<InputItem>({ ...batching, maxWaitMs: 500 })) : unique.pipe(bufferByTokens<InputItem>(batching));
+  const outcomes = batches.pipe(
     splitOnOverflow<InputItem>(),
     mergeBatches<InputItem, unknown>(handler, {
       concurrency: config.concurrency,
@@ -296,6 +334,7 @@ async function runLocked(config: RunConfig, io: RunIO, backend: Backend): Promis
   io.signals.on('SIGINT', onSigint);
   io.signals.on('SIGTERM', onSigterm);
 
+  const representatives = new Representatives(DEDUPE_WINDOW);
   const started = Date.now();
   let written = 0;
   let failed = 0;
@@ -311,7 +350,7 @@ async function runLocked(config: RunConfig, io: RunIO, backend: Backend): Promis
       const reason = outcome.ok ? undefined : fatalReason(outcome.error);
       if (reason !== undefined) stopFatally(reason);
       if (fatal !== undefined && !outcome.ok) break;
-      log.append(resultLine(outcome));
+      log.append(resultLine(outcome, representatives.lineOf(outcome)));
       written++;
       if (!outcome.ok) failed++;
       progress.advance(outcome.ok);
