@@ -12,6 +12,7 @@ import { countInput, itemText, notText, readItems, type InputItem } from './inpu
 import { OutputLock } from './lock.js';
 import { CliError, headerLine, ResultLog, resultLine, rewriteInOrder, scanResults, type ExistingResults } from './output.js';
 import { plural, Progress, type ProgressMode } from './progress.js';
+import { startTelemetry } from './telemetry.js';
 
 /**
  * Everything `tokenbatch run` needs, as parsed from its command line.
@@ -63,13 +64,15 @@ export interface RunConfig {
  *
  * @example
  * ```ts
- * const io: RunIO = { stderr: process.stderr, signals: process };
+ * const io: RunIO = { stderr: process.stderr, signals: process, env: process.env };
  * ```
  */
 export interface RunIO {
   readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
   /** Emits `'SIGINT'` and `'SIGTERM'`. */
   readonly signals: NodeJS.EventEmitter;
+  /** The environment, for the `OTEL_*` variables. Default: none (no telemetry). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -251,6 +254,8 @@ async function runLocked(config: RunConfig, io: RunIO, backend: Backend): Promis
   if (retry.size > 0) say(`retrying ${plural(retry.size, 'failed line')}`);
   if (alreadyDone > 0) say(`resuming: ${alreadyDone} of ${plural(total, 'line')} are already in ${config.output}`);
 
+  // Before the chain exists: operators look the global tracer and meter up when they start.
+  const telemetry = await startTelemetry(io.env ?? {});
   const log = ResultLog.open(config.output);
   if (existing.header === undefined && existing.done.size === 0) log.append(headerLine(header));
   const stop = new AbortController();
@@ -362,6 +367,7 @@ async function runLocked(config: RunConfig, io: RunIO, backend: Backend): Promis
     io.signals.off('SIGTERM', onSigterm);
     progress.stop();
     log.close();
+    await telemetry?.shutdown();
   }
 
   // Redone lines were appended after their old results: put every line back in input order.
