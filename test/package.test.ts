@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { VERSION } from '../src/version.js';
@@ -73,6 +75,31 @@ describe('the built package', () => {
     const cjs = node(['-e', `const c = ${count}; for (const e of ${list}) console.log(e, c(require(e)));`]);
     expect(cjs).toBe(esm);
     for (const line of esm.split('\n')) expect(Number(line.split(' ')[1]), line).toBeGreaterThan(0);
+  });
+
+  it('compiles and runs in a TypeScript CommonJS project ("module": "nodenext", TypeScript 5.8+)', () => {
+    const project = mkdtempSync(join(tmpdir(), 'tokenbatch-cjs-consumer-'));
+    try {
+      mkdirSync(join(project, 'node_modules'));
+      symlinkSync(root, join(project, 'node_modules', 'tokenbatch'));
+      for (const dependency of ['rxjs', 'ix', '@opentelemetry']) symlinkSync(join(root, 'node_modules', dependency), join(project, 'node_modules', dependency));
+      writeFileSync(join(project, 'package.json'), '{ "type": "commonjs" }\n');
+      const compilerOptions = { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, types: [], skipLibCheck: true, outDir: 'out' };
+      writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['index.ts'] }));
+      writeFileSync(
+        join(project, 'index.ts'),
+        [
+          "import tb = require('tokenbatch');",
+          "import iterable = require('tokenbatch/iterable');",
+          "const error: InstanceType<typeof tb.RateLimitError> = new tb.RateLimitError('x', { retryAfterMs: 7 });",
+          'console.log(typeof iterable.bufferByTokens, error.retryAfterMs);',
+        ].join('\n'),
+      );
+      execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', project], { encoding: 'utf8' });
+      expect(node([join(project, 'out/index.js')])).toBe('function 7');
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
   });
 
   it('offers tokenbatch/redis to both module systems, sharing the error classes', () => {

@@ -11,6 +11,8 @@ interface Holder {
 
 /** True if a process with this id exists on this machine (EPERM: it exists, owned by someone else). */
 function alive(pid: number): boolean {
+  // 0 and negative ids address process groups, not a process: no holder has them.
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;
