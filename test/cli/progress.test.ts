@@ -103,4 +103,19 @@ describe('CLI progress', () => {
     expect(progress.status(false)).toBe('tokenbatch: 20/100 lines (20%), 1 failed, 2.0/s, ETA 40s');
     progress.stop();
   });
+
+  it('draws no line wider than a narrow terminal', async () => {
+    const { stream, text } = capture(true);
+    stream.columns = 50;
+    const progress = new Progress({ stream, mode: 'bar' });
+    progress.start(20_000);
+    for (let i = 0; i < 1234; i++) progress.advance(i % 100 !== 0);
+    progress.stop();
+    await new Promise((resolve) => setImmediate(resolve));
+    // eslint-disable-next-line no-control-regex
+    const drawn = text().split(/\r|\n|\u001b\[[0-9;?]*[A-Za-z]/).filter((line) => line.trim() !== '');
+    expect(drawn.length).toBeGreaterThan(0);
+    for (const line of drawn) expect(line.length, line).toBeLessThan(50);
+    expect(drawn.at(-1)).toMatch(/6% 1234\/20000 lines 13 failed/);
+  });
 });
