@@ -1,5 +1,5 @@
-import { stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { readdir, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { from } from 'ix/asynciterable';
 import { simulatedModel, type SimulatedTask } from '../backends/simulated.js';
 import { resolveTokenizer } from '../tokens/tokenizers.js';
@@ -186,6 +186,13 @@ async function checkOutputDirectory(output: string): Promise<void> {
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
+/** Removes temporary files of rewrites that a killed run left beside the output (the lock says no other run is going on). */
+async function removeLeftovers(output: string): Promise<void> {
+  const directory = dirname(resolve(output));
+  const prefix = `${basename(output)}.tmp-`;
+  for (const name of await readdir(directory)) if (name.startsWith(prefix)) await rm(join(directory, name), { force: true });
+}
+
 /** Checks the output's header against this run; refuses a mismatch unless told to ignore it. */
 function checkFingerprint(config: RunConfig, existing: ExistingResults, current: RunHeader, say: (message: string) => void): void {
   if (existing.header === undefined) {
@@ -243,6 +250,7 @@ async function runLocked(config: RunConfig, io: RunIO, backend: Backend): Promis
   const progress = new Progress({ stream: io.stderr, mode });
   const say = (message: string): void => progress.log(`tokenbatch: ${message}`);
 
+  await removeLeftovers(config.output);
   const existing = await scanResults(config.output);
   const header: RunHeader = { tokenbatch: 1, input: await fileFingerprint(config.input), options: optionsFingerprint(config) };
   checkFingerprint(config, existing, header, say);
@@ -370,9 +378,20 @@ async function runLocked(config: RunConfig, io: RunIO, backend: Backend): Promis
     await telemetry?.shutdown();
   }
 
-  // Redone lines were appended after their old results: put every line back in input order.
+  // Redone lines were appended after their old results: put every line back in input order. A
+  // signal now would only leave a temporary file behind, so it waits for the rename.
   const after = await scanResults(config.output);
-  if (!after.inOrder) await rewriteInOrder(config.output, after);
+  if (!after.inOrder) {
+    const wait = (): void => say('rewriting the output in input order: one moment');
+    io.signals.on('SIGINT', wait);
+    io.signals.on('SIGTERM', wait);
+    try {
+      await rewriteInOrder(config.output, after);
+    } finally {
+      io.signals.off('SIGINT', wait);
+      io.signals.off('SIGTERM', wait);
+    }
+  }
 
   const where = `${plural(written, 'result line')} to ${config.output} (${written - failed} ok, ${failed} failed) in ${seconds(Date.now() - started)}`;
   if (fatal !== undefined) {

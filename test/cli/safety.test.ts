@@ -102,6 +102,8 @@ describe('tokenbatch run never loses or repeats work (a child process)', () => {
     expect((await cli(simulated(input, output, '--sim-latency-ms', '1'))).code).toBe(2);
     const inode = statSync(output).ino;
     const header = headerOf(output);
+    // What a run killed in the middle of a rewrite leaves behind: removed by the next run.
+    writeFileSync(`${output}.tmp-99999`, '{"line":1,"ok":true,"value":"stale"}\n');
     const retried = await cli(simulated(input, output, '--sim-latency-ms', '1', '--retry-failed'));
     expect(retried.stderr).toContain(`retrying ${failed.length} failed lines`);
     expect(retried.code).toBe(0);
