@@ -10,12 +10,13 @@ const { path } = testFolder();
 
 describe('tokenbatch run: interruptions and resuming (a child process)', () => {
   /**
-   * Starts a job on `count` lines that runs for a few seconds (batches of 3, 2 at a time, 100 ms
+   * Starts a job on `count` lines that runs for about ten seconds (batches of 3, 2 at a time, 400 ms
    * each), sends `signal` once `after` results are written, and checks that what was written is a
-   * prefix of the input, in order.
+   * prefix of the input, in order. The job is long next to the wait for its first results, so that
+   * even on a loaded machine it cannot end before the signal.
    */
   async function interrupt(input: string, output: string, count: number, signal: NodeJS.Signals, after: number): Promise<{ finished: Finished; written: number }> {
-    const job = start(simulated(input, output, '--sim-latency-ms', '100', '--max-items', '3', '--concurrency', '2'));
+    const job = start(simulated(input, output, '--sim-latency-ms', '400', '--max-items', '3', '--concurrency', '2'));
     await until(() => (completeLines(output).length >= after ? true : undefined), 'the first results');
     expect(job.child.exitCode).toBe(null);
     job.child.kill(signal);
