@@ -1,11 +1,19 @@
-// Runs API Extractor once per package entry point. `--local` updates the committed reports in etc/;
-// without it (as in CI) a report that differs from the committed one fails the run.
+// Runs API Extractor once per entry point of package.json's `exports` map (each entry's `types`
+// file). `--local` updates the committed reports in etc/; without it (as in CI) a report that
+// differs from the committed one fails the run.
 import { Extractor, ExtractorConfig } from '@microsoft/api-extractor';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const local = process.argv.includes('--local');
-const entries = { tokenbatch: 'index', 'tokenbatch-iterable': 'iterable', 'tokenbatch-openai': 'openai', 'tokenbatch-redis': 'redis', 'tokenbatch-tiktoken': 'tiktoken' };
+const { exports } = JSON.parse(readFileSync(`${root}package.json`, 'utf8'));
+// '.' → tokenbatch.api.md, './openai' → tokenbatch-openai.api.md, ...
+const entries = Object.fromEntries(
+  Object.entries(exports)
+    .filter(([, target]) => typeof target === 'object' && target.types !== undefined)
+    .map(([key, target]) => [key === '.' ? 'tokenbatch' : `tokenbatch-${key.slice(2).replaceAll('/', '-')}`, target.types]),
+);
 
 let failed = false;
 for (const [reportName, entry] of Object.entries(entries)) {
@@ -16,7 +24,7 @@ for (const [reportName, entry] of Object.entries(entries)) {
     packageJsonFullPath: `${root}package.json`,
     configObject: {
       ...configObject,
-      mainEntryPointFilePath: `<projectFolder>/dist/types/${entry}.d.ts`,
+      mainEntryPointFilePath: `<projectFolder>/${entry.replace(/^\.\//, '')}`,
       apiReport: { ...configObject.apiReport, reportFileName: reportName },
     },
   });

@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 
 /**
@@ -85,7 +86,10 @@ async function* numberedLines(path: string): AsyncGenerator<[number, string]> {
   const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
   let number = 0;
   try {
-    for await (const raw of lines) yield [++number, raw];
+    for await (const raw of lines) {
+      // A UTF-8 byte order mark (as some Windows editors write) is not part of line 1's JSON.
+      yield [++number, number === 1 && raw.startsWith('\uFEFF') ? raw.slice(1) : raw];
+    }
   } finally {
     lines.close();
     stream.destroy();
@@ -147,4 +151,44 @@ export async function* readItems(path: string, options: ReadItemsOptions): Async
     if (item.problem !== undefined) options.onProblem(item);
     yield item;
   }
+}
+
+/** How much of the input is looked at before a run to tell text from binary. */
+const SNIFF_BYTES = 64 * 1024;
+
+/**
+ * Why a file cannot be JSONL text, judged from its first 64 KiB before a run starts (so a binary
+ * file is refused up front rather than echoed line by line): a NUL byte (binary data, or UTF-16
+ * text), or bytes that are not UTF-8. `undefined` when it looks like UTF-8 text.
+ *
+ * @example
+ * ```ts
+ * const problem = await notText('items.jsonl');
+ * if (problem) throw new Error(`input is not JSONL text: ${problem}`);
+ * ```
+ */
+export async function notText(path: string): Promise<string | undefined> {
+  const handle = await open(path, 'r');
+  let sample: Buffer;
+  let whole: boolean;
+  try {
+    const buffer = Buffer.alloc(SNIFF_BYTES);
+    const { bytesRead } = await handle.read(buffer, 0, SNIFF_BYTES, 0);
+    sample = buffer.subarray(0, bytesRead);
+    whole = bytesRead < SNIFF_BYTES;
+  } finally {
+    await handle.close();
+  }
+  const nul = sample.indexOf(0);
+  if (nul >= 0) {
+    const utf16 = (sample[0] === 0xff && sample[1] === 0xfe) || (sample[0] === 0xfe && sample[1] === 0xff);
+    return utf16 ? 'it is UTF-16 text; save it as UTF-8' : `it holds binary data (a NUL byte at offset ${nul})`;
+  }
+  try {
+    // stream: true when the sample stops mid-file, so a character cut at its end is not an error.
+    new TextDecoder('utf-8', { fatal: true }).decode(sample, { stream: !whole });
+  } catch {
+    return 'it is not UTF-8 text';
+  }
+  return undefined;
 }

@@ -5,7 +5,7 @@
  */
 import { cli } from './program.js';
 
-cli(process.argv.slice(2), { stderr: process.stderr, signals: process }, process.stdout).then(
+cli(process.argv.slice(2), { stderr: process.stderr, signals: process, env: process.env }, process.stdout).then(
   (code) => process.exit(code),
   (error: unknown) => {
     process.stderr.write(`tokenbatch: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

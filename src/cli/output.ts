@@ -1,7 +1,8 @@
-import { closeSync, createReadStream, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
-import { open, stat, truncate } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
+import { closeSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
+import { open, rename, rm, stat, truncate } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Outcome } from '../types.js';
+import { parseHeader, type RunHeader } from './fingerprint.js';
 import type { InputItem } from './input.js';
 
 /**
@@ -16,23 +17,40 @@ export class CliError extends Error {
   override name = 'CliError';
 }
 
+/** Where one result line sits in the output file. */
+interface RecordSpan {
+  readonly offset: number;
+  readonly length: number;
+  readonly ok: boolean;
+}
+
 /**
- * What an existing output file already holds.
+ * What an existing output file already holds. A line number may have more than one result line
+ * (a failed line redone with `--retry-failed`, or a file written twice by an old version): the
+ * last one counts.
  *
  * @example
  * ```ts
- * const { done, failed, tornBytes } = await scanResults('results.jsonl');
+ * const { done, failedLines, tornBytes } = await scanResults('results.jsonl');
  * ```
  */
 export interface ExistingResults {
+  /** The header line, when the file has one (written by this version). */
+  readonly header: RunHeader | undefined;
   /** Input line numbers that have a result line. */
   readonly done: Set<number>;
-  /** How many of those failed (`"ok": false`). */
+  /** Input line numbers whose (last) result line failed (`"ok": false`). */
+  readonly failedLines: Set<number>;
+  /** How many of the done lines failed. */
   readonly failed: number;
   /** Bytes of an unfinished last line that were cut off (an earlier run was killed mid-write). */
   readonly tornBytes: number;
-  /** Input line numbers that appear more than once (left as they are). */
+  /** Result lines that repeat an earlier line number (superseded by the last one). */
   readonly repeated: number;
+  /** True when the result lines are in strictly increasing line order (nothing to rewrite). */
+  readonly inOrder: boolean;
+  /** The last result line of each input line. */
+  readonly spans: ReadonlyMap<number, RecordSpan>;
 }
 
 /** Position just past the last `\n` of the first `size` bytes of the file (0 if there is none). */
@@ -49,11 +67,34 @@ function endOfLastLine(fd: number, size: number): number {
   return 0;
 }
 
+/** The complete lines of the first `end` bytes of an open file, with their byte offsets. */
+function* linesWithOffsets(fd: number, end: number): Generator<{ offset: number; length: number; text: string }> {
+  const chunk = Buffer.alloc(256 * 1024);
+  let pending = Buffer.alloc(0);
+  let pendingOffset = 0;
+  let position = 0;
+  while (position < end) {
+    const read = readSync(fd, chunk, 0, Math.min(chunk.length, end - position), position);
+    if (read === 0) break;
+    position += read;
+    let data = pending.length > 0 ? Buffer.concat([pending, chunk.subarray(0, read)]) : chunk.subarray(0, read);
+    let from = 0;
+    for (let newline = data.indexOf(0x0a); newline >= 0; newline = data.indexOf(0x0a, from)) {
+      yield { offset: pendingOffset + from, length: newline - from + 1, text: data.toString('utf8', from, newline) };
+      from = newline + 1;
+    }
+    pendingOffset += from;
+    data = data.subarray(from);
+    pending = Buffer.from(data);
+  }
+}
+
 /**
  * Reads an output file left by earlier runs, so a run can resume: an unfinished last line (the
- * process was killed in the middle of writing it) is cut off the file, and every complete line must
- * be a result line (`{ "line": n, "ok": ... }`), or the file is refused rather than appended to. A
- * missing file holds nothing.
+ * process was killed in the middle of writing it) is cut off the file; the first line may be a
+ * header ({@link RunHeader}), and every other complete line must be a result line
+ * (`{ "line": n, "ok": ... }`), or the file is refused rather than appended to. A missing file
+ * holds nothing.
  *
  * @example
  * ```ts
@@ -62,45 +103,109 @@ function endOfLastLine(fd: number, size: number): number {
  * ```
  */
 export async function scanResults(path: string): Promise<ExistingResults> {
-  const done = new Set<number>();
+  const spans = new Map<number, RecordSpan>();
   let size: number;
   try {
     const info = await stat(path);
     if (!info.isFile()) throw new CliError(`output '${path}' is not a file`);
     size = info.size;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { done, failed: 0, tornBytes: 0, repeated: 0 };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return summarize(undefined, spans, 0, 0, true);
     throw error;
   }
-  let complete = size;
-  if (size > 0) {
-    const handle = await open(path, 'r');
-    try {
-      complete = endOfLastLine(handle.fd, size);
-    } finally {
-      await handle.close();
-    }
-  }
-  if (complete < size) await truncate(path, complete);
-  let failed = 0;
+  let header: RunHeader | undefined;
   let repeated = 0;
-  if (complete > 0) {
-    const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8', end: complete - 1 }), crlfDelay: Number.POSITIVE_INFINITY });
+  let inOrder = true;
+  let last = 0;
+  let complete: number;
+  const handle = await open(path, 'r');
+  try {
+    complete = size > 0 ? endOfLastLine(handle.fd, size) : 0;
     let number = 0;
-    for await (const raw of lines) {
+    for (const { offset, length, text } of linesWithOffsets(handle.fd, complete)) {
       number++;
-      if (raw.trim() === '') continue;
-      const line = resultLineNumber(raw);
+      if (text.trim() === '') continue;
+      if (number === 1 && (header = parseHeader(text)) !== undefined) continue;
+      const line = resultLineNumber(text);
       if (line === undefined) {
-        lines.close();
         throw new CliError(`output '${path}' line ${number} is not a tokenbatch result line; refusing to append to this file (choose another --output)`);
       }
-      if (done.has(line.line)) repeated++;
-      else if (!line.ok) failed++;
-      done.add(line.line);
+      if (spans.has(line.line)) repeated++;
+      if (line.line <= last) inOrder = false;
+      last = Math.max(last, line.line);
+      spans.set(line.line, { offset, length, ok: line.ok });
     }
+  } finally {
+    await handle.close();
   }
-  return { done, failed, tornBytes: size - complete, repeated };
+  if (complete < size) await truncate(path, complete);
+  return summarize(header, spans, size - complete, repeated, inOrder);
+}
+
+function summarize(header: RunHeader | undefined, spans: Map<number, RecordSpan>, tornBytes: number, repeated: number, inOrder: boolean): ExistingResults {
+  const failedLines = new Set<number>();
+  for (const [line, span] of spans) if (!span.ok) failedLines.add(line);
+  return { header, done: new Set(spans.keys()), failedLines, failed: failedLines.size, tornBytes, repeated, inOrder, spans };
+}
+
+/**
+ * Rewrites an output file in input order, keeping the header and the last result line of each
+ * input line: written to a temporary file beside it, flushed, then renamed over it, so a reader
+ * or a crash sees either the old file or the new one, never a mix.
+ *
+ * @example
+ * ```ts
+ * await rewriteInOrder('results.jsonl', await scanResults('results.jsonl'));
+ * ```
+ */
+export async function rewriteInOrder(path: string, existing: ExistingResults): Promise<void> {
+  const temporary = `${path}.tmp-${process.pid}`;
+  const source = openSync(path, 'r');
+  const target = openSync(temporary, 'w');
+  try {
+    const write = (bytes: Buffer): void => {
+      let written = 0;
+      while (written < bytes.length) written += writeSync(target, bytes, written, bytes.length - written);
+    };
+    if (existing.header !== undefined) write(Buffer.from(headerLine(existing.header), 'utf8'));
+    const buffer = Buffer.alloc(64 * 1024);
+    for (const line of [...existing.spans.keys()].sort((a, b) => a - b)) {
+      const { offset, length } = existing.spans.get(line) as RecordSpan;
+      const bytes = length <= buffer.length ? buffer.subarray(0, length) : Buffer.alloc(length);
+      readSync(source, bytes, 0, length, offset);
+      write(bytes);
+    }
+    fsyncSync(target);
+  } catch (error) {
+    closeSync(target);
+    await rm(temporary, { force: true });
+    throw error;
+  } finally {
+    closeSync(source);
+  }
+  closeSync(target);
+  await rename(temporary, path);
+  // The rename itself is made durable by flushing the directory.
+  const directory = openSync(dirname(path) || '.', 'r');
+  try {
+    fsyncSync(directory);
+  } catch {
+    // Some file systems cannot flush a directory; the rename is still atomic.
+  } finally {
+    closeSync(directory);
+  }
+}
+
+/**
+ * The header line of an output file (see {@link RunHeader}), ending in a newline.
+ *
+ * @example
+ * ```ts
+ * headerLine({ tokenbatch: 1, input: { sha256: 'ab', bytes: 3 }, options: { backend: 'simulated' } });
+ * ```
+ */
+export function headerLine(header: RunHeader): string {
+  return `${JSON.stringify(header)}\n`;
 }
 
 function resultLineNumber(raw: string): { line: number; ok: boolean } | undefined {
@@ -121,8 +226,9 @@ const plainValues = (_key: string, value: unknown): unknown =>
   ArrayBuffer.isView(value) && !(value instanceof DataView) ? Array.from(value as unknown as ArrayLike<number>) : value;
 
 /**
- * The output line of one outcome: `{ "line", "id"?, "ok": true, "value" }` or
- * `{ "line", "id"?, "ok": false, "error": { "name", "message" } }`, ending in a newline. A line
+ * The output line of one outcome: `{ "line", "id"?, "duplicateOf"?, "ok": true, "value" }` or
+ * `{ "line", "id"?, "duplicateOf"?, "ok": false, "error": { "name", "message" } }`, ending in a
+ * newline; `duplicateOf` is the input line whose result a near-duplicate reused (`--dedupe`). A line
  * that could not be read keeps its own problem as the message; a value that JSON cannot represent
  * becomes a failure, never a lost line.
  *
@@ -132,9 +238,10 @@ const plainValues = (_key: string, value: unknown): unknown =>
  * // '{"line":1,"ok":true,"value":"other"}\n'
  * ```
  */
-export function resultLine(outcome: Outcome<InputItem, unknown>): string {
+export function resultLine(outcome: Outcome<InputItem, unknown>, duplicateOfLine?: number): string {
   const { item } = outcome;
   const head: Record<string, unknown> = item.id === undefined ? { line: item.line } : { line: item.line, id: item.id };
+  if (duplicateOfLine !== undefined) head.duplicateOf = duplicateOfLine;
   const failure = (name: string, message: string): string => `${JSON.stringify({ ...head, ok: false, error: { name, message } })}\n`;
   if (!outcome.ok) return failure(outcome.error.name, item.problem ?? outcome.error.message);
   try {

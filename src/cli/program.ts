@@ -60,6 +60,8 @@ export async function cli(args: readonly string[], io: RunIO, stdout: NodeJS.Wri
     .requiredOption('-o, --output <file>', 'JSONL results, appended: {"line", "id"?, "ok", "value" | "error"} per input line')
     .option('--text-field <name>', 'the field that holds the text when a line is an object', 'text')
     .option('--id-field <name>', 'the field copied to the result as "id" when present', 'id')
+    .option('--retry-failed', 'redo the lines whose result failed, then rewrite --output in input order (atomically)')
+    .option('--ignore-fingerprint', 'resume even if --output was made from another input file or with another backend, model, prompt or schema')
     .optionsGroup('Model:')
     .addOption(new Option('--backend <name>', 'where batches go').choices(['openai', 'simulated']).default('openai'))
     .option('-p, --prompt <text>', 'the task, sent as the system prompt (required with --backend openai)')
@@ -76,6 +78,14 @@ export async function cli(args: readonly string[], io: RunIO, stdout: NodeJS.Wri
     .option('--max-tokens <n>', 'token budget of a batch, prompt and per-item overheads included', wholeNumber(1), 4000)
     .option('--max-items <n>', 'most items in a batch', wholeNumber(1), 25)
     .addOption(new Option('--tokenizer <encoding>', 'how tokens are counted').choices(['o200k_base', 'cl100k_base']).default('o200k_base'))
+    .addOption(
+      new Option('--dedupe <method>', "send near-duplicate lines once: a duplicate gets its representative's result (reuses another line's answer: use it when such lines may share one)").choices([
+        'exact',
+        'minhash',
+      ]),
+    )
+    .option('--dedupe-threshold <x>', 'with --dedupe minhash: the least similarity of a duplicate (Jaccard of character 3-grams, default 0.7)', rate)
+    .option('--group-by-length', 'batch lines of similar token length together (less padding); results stay in input order')
     .option('-c, --concurrency <n>', 'batches in flight at once', wholeNumber(1), 4)
     .option('--rpm <n>', 'requests per minute, at most (default: no limit)', wholeNumber(1))
     .option('--tpm <n>', 'tokens per minute, at most (default: no limit)', wholeNumber(1))
@@ -87,8 +97,9 @@ export async function cli(args: readonly string[], io: RunIO, stdout: NodeJS.Wri
       'after',
       [
         '',
-        'Exit codes: 0 every line ok; 2 finished, some lines failed (see "ok": false in --output);',
-        '1 could not run; 130 interrupted (SIGINT), 143 terminated (SIGTERM): rerun to resume.',
+        'Exit codes: 0 every line ok; 2 finished, some lines failed (see "ok": false in --output; --retry-failed redoes them);',
+        '1 could not run, or stopped on an error no line can get past (rejected key, exhausted quota, unreachable host);',
+        '130 interrupted (SIGINT), 143 terminated (SIGTERM): rerun to resume.',
         '',
         'Examples:',
         '  tokenbatch run -i tickets.jsonl -o labels.jsonl -p "Classify each ticket as billing, bug, account or other."',

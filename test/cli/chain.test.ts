@@ -1,0 +1,66 @@
+import { writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { cli, completeLines, headerOf, testFolder } from '../support/cli.js';
+import { chatItems, OpenAIServer, reply } from '../support/openai-server.js';
+
+const { path } = testFolder();
+
+async function withServer(body: (server: OpenAIServer) => Promise<void>): Promise<void> {
+  const server = await OpenAIServer.start();
+  try {
+    server.fallback = reply.chatAnswering((text) => text.toUpperCase());
+    await body(server);
+  } finally {
+    await server.close();
+  }
+}
+
+const run = (server: OpenAIServer, input: string, output: string, ...extra: string[]): string[] => [
+  'run', '-i', input, '-o', output, '-p', 'Rewrite each item in capital letters.', '--base-url', server.url, ...extra,
+];
+const KEY = { OPENAI_API_KEY: 'sk-test' };
+
+describe('tokenbatch run: chain features (a child process)', () => {
+  it('--dedupe sends duplicate lines once and writes their representative\'s result with duplicateOf', async () => {
+    await withServer(async (server) => {
+      const input = path('items.jsonl');
+      const output = path('results.jsonl');
+      const texts = ['Refund please', 'The app crashes', 'refund   PLEASE', 'Refund please', 'Where is my parcel?'];
+      writeFileSync(input, texts.map((text) => JSON.stringify(text)).join('\n') + '\n');
+      const { code, stderr } = await cli(run(server, input, output, '--dedupe', 'exact'), KEY);
+      expect(stderr).toContain('wrote 5 result lines');
+      expect(code).toBe(0);
+      expect(server.requests.flatMap((request) => chatItems(request).map((item) => item.text))).toEqual(['Refund please', 'The app crashes', 'Where is my parcel?']);
+      expect(completeLines(output)).toEqual([
+        { line: 1, ok: true, value: 'REFUND PLEASE' },
+        { line: 2, ok: true, value: 'THE APP CRASHES' },
+        { line: 3, duplicateOf: 1, ok: true, value: 'REFUND PLEASE' },
+        { line: 4, duplicateOf: 1, ok: true, value: 'REFUND PLEASE' },
+        { line: 5, ok: true, value: 'WHERE IS MY PARCEL?' },
+      ]);
+      // Deduplication changes results, so it is part of the fingerprint: a resume without it is refused.
+      expect(headerOf(output)).toMatchObject({ options: { dedupe: 'exact' } });
+      const without = await cli(run(server, input, output), KEY);
+      expect(without.code).toBe(1);
+      expect(without.stderr).toContain('dedupe differs (was exact, now unset)');
+    });
+  });
+
+  it('--group-by-length batches lines of similar length together and still writes them in input order', async () => {
+    await withServer(async (server) => {
+      const input = path('items.jsonl');
+      const output = path('results.jsonl');
+      const short = (i: number): string => `short ${i}`;
+      const long = (i: number): string => `long ${i}: ${'the quick brown fox jumps over the lazy dog '.repeat(12)}`;
+      const texts = Array.from({ length: 24 }, (_, i) => (i % 2 === 0 ? short(i) : long(i)));
+      writeFileSync(input, texts.map((text) => JSON.stringify(text)).join('\n') + '\n');
+      const { code } = await cli(run(server, input, output, '--group-by-length', '--max-items', '4', '-c', '1'), KEY);
+      expect(code).toBe(0);
+      expect(completeLines(output).map((result) => [result.line, result.value])).toEqual(texts.map((text, i) => [i + 1, text.toUpperCase()]));
+      for (const request of server.requests) {
+        const kinds = new Set(chatItems(request).map((item) => item.text.split(' ')[0]));
+        expect(kinds.size, JSON.stringify([...kinds])).toBe(1);
+      }
+    });
+  });
+});
