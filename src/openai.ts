@@ -4,14 +4,15 @@
  *
  * @packageDocumentation
  */
+export { type OpenAIConnectionOptions } from './backends/openai/client.js';
+export { parseChatResults, type ChatRequestOptions, type ChatResponseFormat } from './backends/openai/chat-protocol.js';
+export { openAIChat, type OpenAIChatOptions } from './backends/openai/chat.js';
+export { OPENAI_EMBEDDING_LIMITS, openAIEmbeddings, type OpenAIEmbeddingsOptions } from './backends/openai/embeddings.js';
 export {
-  OPENAI_EMBEDDING_LIMITS,
-  openAIChat,
-  openAIEmbeddings,
-  parseChatResults,
-  type ChatResponseFormat,
-  type OpenAIChatOptions,
-  type OpenAIConnectionOptions,
-  type OpenAIEmbeddingsOptions,
-} from './backends/openai.js';
-export { classifyOpenAIError, OpenAIRequestError, parseDurationMs, parseRateLimitHeaders, retryAfterMs } from './backends/openai-errors.js';
+  classifyOpenAIError,
+  OpenAIRejectedError,
+  OpenAIRequestError,
+  parseDurationMs,
+  parseRateLimitHeaders,
+  retryAfterMs,
+} from './backends/openai/errors.js';

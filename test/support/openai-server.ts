@@ -89,6 +89,13 @@ export class OpenAIServer {
     this.#queue.push(...scripts);
   }
 
+  /** Forgets the recorded requests, the replies still queued and the fallback (between tests). */
+  reset(): void {
+    this.requests.length = 0;
+    this.#queue.length = 0;
+    this.fallback = undefined;
+  }
+
   /** Resolves when the client of a held request goes away. */
   nextAbort(): Promise<RecordedRequest> {
     return new Promise((resolve) => this.#abortWaiters.push(resolve));

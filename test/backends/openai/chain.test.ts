@@ -1,8 +1,17 @@
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bufferByTokens, mergeBatches, orderedResults, splitOnOverflow, type Outcome } from '../src/index.js';
-import { classifyOpenAIError, openAIChat, openAIEmbeddings } from '../src/openai.js';
-import { chatItems, OpenAIServer, reply, type RecordedRequest } from './support/openai-server.js';
+import { bufferByTokens, mergeBatches, orderedResults, splitOnOverflow, type Outcome } from '../../../src/index.js';
+import { classifyOpenAIError, openAIChat, openAIEmbeddings } from '../../../src/openai.js';
+import { BatchRejectedError } from '../../../src/errors.js';
+import { chatItems, OpenAIServer, reply, type RecordedRequest } from '../../support/openai-server.js';
+
+/** Whether mergeBatches gives an `Error` in a handler's result array its own failure outcome. */
+const perItemContract = await lastValueFrom(
+  from([['x']]).pipe(
+    mergeBatches(async () => [new Error('alone')]),
+    toArray(),
+  ),
+).then((outcomes) => outcomes[0]?.ok === false);
 
 // The OpenAI backends inside the whole chain, against a real HTTP server on loopback: every item
 // ends with exactly one outcome, and the requests made are the retries and splits the script implies.
@@ -82,11 +91,25 @@ describe('openAIChat in the chain, against a scripted OpenAI-compatible server',
     expect(requests.map((request) => chatItems(request).length)).toEqual([6, 2]);
   });
 
-  it('fails a batch whose answer stays malformed with BatchResultMismatchError after the retries', async () => {
+  it('fails a batch whose answer stays malformed with BatchRejectedError (isolated by bisection under the per-item contract)', async () => {
     const broken = () => reply.chat('this is not JSON at all');
-    const { outcomes } = await runChat([broken, broken, broken, broken, broken, broken], { maxAttempts: 2 });
+    const { outcomes } = await runChat(Array.from({ length: 40 }, () => broken), { maxAttempts: 2 });
     expectComplete(outcomes);
-    expect(outcomes.every((outcome) => !outcome.ok && outcome.error.name === 'BatchResultMismatchError')).toBe(true);
+    expect(outcomes.every((outcome) => !outcome.ok && outcome.error instanceof BatchRejectedError)).toBe(true);
+  });
+
+  // The per-item handler contract (issue 12 item 1) lands in mergeBatches on another branch; until it
+  // does, an Error in a result array is taken for a value, so these run only once it is there.
+  it.skipIf(!perItemContract)('one item never answered: the others keep their answers, the repair asks for it alone, and it fails alone', async () => {
+    const skipsTheThird = (request: RecordedRequest) =>
+      reply.chatResults(chatItems(request).filter(({ text }) => text !== items[2]).map(({ id, text }) => ({ id, result: label(text) })));
+    const { outcomes, requests } = await runChat([skipsTheThird, skipsTheThird, skipsTheThird, skipsTheThird, skipsTheThird, skipsTheThird], { maxAttempts: 1 });
+    expectComplete(outcomes);
+    for (const outcome of outcomes) {
+      if (outcome.index === 2) expect(outcome).toMatchObject({ ok: false, error: { name: 'BatchResultMismatchError', itemIndex: 2 } });
+      else expect(outcome).toMatchObject({ ok: true, value: label(outcome.item) });
+    }
+    expect(requests.map((request) => chatItems(request).map(({ text }) => text))).toEqual([items, [items[2]]]);
   });
 });
 
