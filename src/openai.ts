@@ -16,3 +16,12 @@ export {
   parseRateLimitHeaders,
   retryAfterMs,
 } from './backends/openai/errors.js';
+export {
+  openAIBatchJob,
+  type BatchJobProgress,
+  type OpenAIBatchJob,
+  type OpenAIBatchJobOptions,
+} from './backends/openai/batch-job.js';
+export { BATCH_FILE_LIMITS } from './backends/openai/batch-lines.js';
+export { batchJobFileStore, type BatchJobState, type BatchJobStore } from './backends/openai/batch-state.js';
+export type { BatchSnapshot } from './backends/openai/batch-tracker.js';

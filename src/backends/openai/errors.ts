@@ -169,7 +169,7 @@ const isContentRejection = (code: string | undefined, type: string | undefined, 
   (code !== undefined && REJECTION_CODES.has(code)) ||
   type === 'content_filter' ||
   REJECTION_MESSAGE.test(message) ||
-  (param !== undefined && /^(?:messages|input)\b/.test(param));
+  (param !== undefined && /^(?:body\.)?(?:messages|input)\b/.test(param));
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH']);
 
 interface ErrorFacts {

@@ -1,0 +1,477 @@
+import type OpenAI from 'openai';
+import { toFile } from 'openai';
+import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
+import { AbortError, BatchRejectedError, BatchResultMismatchError } from '../../errors.js';
+import { abortError } from '../../internal/abort.js';
+import { itemTexts } from '../../internal/item-text.js';
+import { rejectUnknownKeys } from '../../internal/option-keys.js';
+import { optionalFunction, optionalPositive, requireObject, scheduler as schedulerOption } from '../../internal/options.js';
+import type { Batch, HandlerContext } from '../../types.js';
+import { BATCH_FILE_LIMITS, customIdOf, InputFile, lineError, requestLine, type OutputLine } from './batch-lines.js';
+import { batchJobFileStore, type BatchJobState, type BatchJobStore } from './batch-state.js';
+import { BatchTracker, type BatchSnapshot, type TrackerSettings, type Waiter } from './batch-tracker.js';
+import { CHAT_REQUEST_KEYS, chatRequest, chatSettings, readChatAnswer, type ChatRequestOptions, type ChatSettings, type CompletionLike } from './chat-protocol.js';
+import { CONNECTION_KEYS, makeClient, type OpenAIConnectionOptions } from './client.js';
+import { classifyOpenAIError } from './errors.js';
+
+/**
+ * Options of {@link openAIBatchJob}: the chat request (as for {@link openAIChat}), the connection,
+ * and how requests are packed into files, submitted, polled and remembered.
+ *
+ * @example
+ * ```ts
+ * const options: OpenAIBatchJobOptions<string, string> = {
+ *   model: 'gpt-4o-mini',
+ *   prompt: 'Classify each support ticket as billing, bug, account or other.',
+ *   stateFile: 'tickets.batch-state.json',
+ * };
+ * ```
+ */
+export interface OpenAIBatchJobOptions<T, R> extends OpenAIConnectionOptions, ChatRequestOptions<T, R> {
+  /**
+   * A JSON file where the job records the batches it submits (Node.js), so that a restarted job
+   * re-attaches to them instead of submitting and paying again. Without it (and without `store`),
+   * a restarted job submits everything anew.
+   */
+  stateFile?: string;
+  /** Where to record submitted batches, instead of `stateFile` (see {@link BatchJobStore}). */
+  store?: BatchJobStore;
+  /** Most requests in one input file. Default and most 50,000 (the API's limit). */
+  maxRequestsPerFile?: number;
+  /** Most bytes in one input file. Default and most 200 MB (the API's limit). */
+  maxFileBytes?: number;
+  /**
+   * How long a file waits for another request before it is submitted, in ms. Default 2,000. A file
+   * is submitted at once when it is full; {@link OpenAIBatchJob.flush} submits it now.
+   */
+  collectMs?: number;
+  /** The first wait before polling a batch, in ms; each further wait is 1.5 times longer. Default 5,000. */
+  pollIntervalMs?: number;
+  /** The longest wait between two polls, in ms. Default 60,000. */
+  maxPollIntervalMs?: number;
+  /** Consecutive failed polls or downloads (5xx, timeouts) before the waiting calls fail with the error. Default 5. */
+  maxPollFailures?: number;
+  /**
+   * Cancel a batch when every call waiting on it has been aborted (the chain was unsubscribed).
+   * Default true. With false the batch runs on, and a restarted job with the same state re-attaches.
+   */
+  cancelOnAbort?: boolean;
+  /** Metadata on every batch (at most 15 keys; the job adds `tokenbatch_job`). */
+  metadata?: Record<string, string>;
+  /** A name for this job's batches, in their metadata and file names. Default `'tokenbatch'`. */
+  jobName?: string;
+  /** Called whenever a batch is submitted or polled, with the job's progress. */
+  onProgress?: (progress: BatchJobProgress) => void;
+  /** Where the timers of collection and polling come from. Default RxJS `asyncScheduler`. */
+  scheduler?: SchedulerLike;
+}
+
+/**
+ * Where an {@link OpenAIBatchJob} stands: its batches with the API's request counts, and the
+ * requests still being packed.
+ *
+ * @example
+ * ```ts
+ * const line = (p: BatchJobProgress) => `${p.requests.completed + p.requests.failed}/${p.requests.total} requests, ${p.files} files`;
+ * ```
+ */
+export interface BatchJobProgress {
+  /** The batches this job submitted or re-attached to. */
+  readonly batches: readonly BatchSnapshot[];
+  /** Request counts over those batches, as the API reports them. */
+  readonly requests: { readonly total: number; readonly completed: number; readonly failed: number };
+  /** Input files uploaded by this job in this run. */
+  readonly files: number;
+  /** Requests waiting in the file being packed. */
+  readonly collecting: number;
+  /** Requests answered from batches submitted by an earlier run (re-attached). */
+  readonly reattached: number;
+}
+
+/**
+ * A job on OpenAI's Batch API: see {@link openAIBatchJob}.
+ *
+ * @example
+ * ```ts
+ * job.flush(); // submit what has been collected, now
+ * console.log(job.progress().requests);
+ * ```
+ */
+export interface OpenAIBatchJob<T, R> {
+  /** The batch handler to give to `mergeBatches`: one call is one request of a Batch API file. */
+  readonly handler: (batch: Batch<T>, context: HandlerContext) => Promise<readonly R[]>;
+  /** Submits the requests collected so far now, without waiting for `collectMs`. */
+  flush(): void;
+  /** Where the job stands. */
+  progress(): BatchJobProgress;
+  /** Cancels every batch of this job still running and fails the calls waiting on them with an AbortError. */
+  cancel(): Promise<void>;
+  /** Stops polling without cancelling anything (the batches run on; a restarted job re-attaches) and fails the waiting calls with an AbortError. */
+  close(): void;
+}
+
+const JOB_KEYS = [
+  ...CONNECTION_KEYS,
+  ...CHAT_REQUEST_KEYS,
+  'stateFile',
+  'store',
+  'maxRequestsPerFile',
+  'maxFileBytes',
+  'collectMs',
+  'pollIntervalMs',
+  'maxPollIntervalMs',
+  'maxPollFailures',
+  'cancelOnAbort',
+  'metadata',
+  'jobName',
+  'onProgress',
+  'scheduler',
+];
+
+const ENDPOINT = '/v1/chat/completions';
+const OWNER = 'openAIBatchJob';
+
+/**
+ * A batch handler on OpenAI's Batch API, for latency-tolerant file jobs at half the real-time
+ * price. Each handler call is one chat request, built exactly as {@link openAIChat} builds it; the
+ * calls in flight are packed as lines of a JSONL input file (at most 50,000 requests and 200 MB a
+ * file), which is uploaded (`/v1/files`, purpose `batch`) and submitted (`/v1/batches`, window
+ * 24 h) once it is full or no call has come for `collectMs`. The batch is polled with backoff
+ * (`pollIntervalMs`, times 1.5, up to `maxPollIntervalMs`); when it ends, its output and error
+ * files are downloaded and each call gets its own request's answer by `custom_id`.
+ *
+ * **Per-item results**, as {@link openAIChat}: answered items keep their answers; items the answer
+ * left out get a {@link BatchResultMismatchError} each (no repair request inside a batch: the
+ * operator's retry sends them in a later file); a refusal or an answer with nothing usable throws a
+ * {@link BatchRejectedError}. A request the API failed (its line in the error file) throws its
+ * mapped error ({@link classifyOpenAIError}); one that did not run because the batch expired throws
+ * a retryable `TransientError`, so `mergeBatches` submits it again; a batch cancelled elsewhere
+ * fails its calls with an `AbortError`; one that failed validation fails the requests on the lines
+ * it names with their error, and the others with a retryable error.
+ *
+ * **Restarts.** A request's `custom_id` is a hash of its body, and with `stateFile` (or `store`) the
+ * job records which batch holds each request when it submits one. A job restarted over the same
+ * input forms the same requests and re-attaches to those batches (polls them, reads their output)
+ * instead of submitting again; requests whose batch ended without an answer for them are submitted
+ * anew. A retry (attempt 2 and later) never re-reads a finished answer.
+ *
+ * **Abort.** When every call waiting on a batch is aborted (the chain is unsubscribed), the batch is
+ * cancelled (`cancelOnAbort`, default true) or left running for a restart (false).
+ *
+ * Use it with `mergeBatches({ concurrency })` set to the requests you want in flight (a file holds
+ * at most that many), without `timeoutMs` (a batch may take up to 24 hours), and `retry` for the
+ * requests that expire. Memory: the file being packed (at most `maxFileBytes`) and, when a batch
+ * ends, its downloaded output until each line is handed to its call.
+ *
+ * @example
+ * ```ts
+ * import { from } from 'rxjs';
+ * import { bufferByTokens, mergeBatches, orderedResults } from 'tokenbatch';
+ * import { openAIBatchJob } from 'tokenbatch/openai';
+ *
+ * const job = openAIBatchJob({ model: 'gpt-4o-mini', prompt: 'Label each ticket.', stateFile: 'labels.batch-state.json' });
+ * // from(tickets).pipe(bufferByTokens({ maxTokens: 4000 }), mergeBatches(job.handler, { concurrency: 10_000 }), orderedResults())
+ * ```
+ */
+export function openAIBatchJob<T = string, R = string>(options: OpenAIBatchJobOptions<T, R>): OpenAIBatchJob<T, R> {
+  const raw = requireObject(options, OWNER) as Partial<OpenAIBatchJobOptions<T, R>>;
+  rejectUnknownKeys(raw, JOB_KEYS, OWNER);
+  return new BatchJob<T, R>(raw);
+}
+
+class BatchJob<T, R> implements OpenAIBatchJob<T, R> {
+  readonly handler: (batch: Batch<T>, context: HandlerContext) => Promise<readonly R[]>;
+  readonly #settings: ChatSettings<T, R>;
+  readonly #client: OpenAI;
+  readonly #tracker: TrackerSettings;
+  readonly #store: BatchJobStore | undefined;
+  readonly #limits: { maxRequests: number; maxBytes: number };
+  readonly #collectMs: number;
+  readonly #metadata: Record<string, string>;
+  readonly #jobName: string;
+  readonly #onProgress: ((progress: BatchJobProgress) => void) | undefined;
+  /** Every batch known to this job, submitted or found in the saved state. */
+  readonly #trackers = new Map<string, BatchTracker>();
+  /** Which batch holds each request (the latest submission wins). */
+  readonly #batchOf = new Map<string, string>();
+  #state: BatchJobState = { version: 1, batches: [] };
+  #ready: Promise<void> | undefined;
+  #saving: Promise<void> = Promise.resolve();
+  #hashing: Promise<void> = Promise.resolve();
+  #file: InputFile;
+  /** The calls whose requests are in the file being packed. */
+  #fileCalls = new Map<string, Call>();
+  /** Requests with a call waiting, wherever it is. */
+  readonly #waiting = new Set<string>();
+  #collectTimer: Subscription | undefined;
+  #files = 0;
+  #reattached = 0;
+  #closed: Error | undefined;
+
+  constructor(raw: Partial<OpenAIBatchJobOptions<T, R>>) {
+    this.#settings = chatSettings<T, R>(raw, OWNER);
+    const maxRequests = optionalPositive(raw.maxRequestsPerFile, `${OWNER}: maxRequestsPerFile`, { integer: true, min: 1 }) ?? BATCH_FILE_LIMITS.maxRequests;
+    const maxBytes = optionalPositive(raw.maxFileBytes, `${OWNER}: maxFileBytes`, { integer: true, min: 1 }) ?? BATCH_FILE_LIMITS.maxBytes;
+    if (maxRequests > BATCH_FILE_LIMITS.maxRequests) throw new RangeError(`${OWNER}: maxRequestsPerFile: expected a number <= ${BATCH_FILE_LIMITS.maxRequests}, got ${maxRequests}`);
+    if (maxBytes > BATCH_FILE_LIMITS.maxBytes) throw new RangeError(`${OWNER}: maxFileBytes: expected a number <= ${BATCH_FILE_LIMITS.maxBytes}, got ${maxBytes}`);
+    this.#limits = { maxRequests, maxBytes };
+    this.#file = new InputFile(maxRequests, maxBytes);
+    this.#collectMs = optionalPositive(raw.collectMs, `${OWNER}: collectMs`) ?? 2000;
+    const pollIntervalMs = optionalPositive(raw.pollIntervalMs, `${OWNER}: pollIntervalMs`) ?? 5000;
+    this.#tracker = {
+      pollIntervalMs,
+      maxPollIntervalMs: Math.max(pollIntervalMs, optionalPositive(raw.maxPollIntervalMs, `${OWNER}: maxPollIntervalMs`) ?? 60_000),
+      maxPollFailures: optionalPositive(raw.maxPollFailures, `${OWNER}: maxPollFailures`, { integer: true, min: 1 }) ?? 5,
+      cancelOnAbort: booleanOption(raw.cancelOnAbort, 'cancelOnAbort', true),
+      scheduler: raw.scheduler === undefined ? asyncScheduler : schedulerOption(raw.scheduler, `${OWNER}: scheduler`),
+    };
+    if (raw.stateFile !== undefined && raw.store !== undefined) throw new TypeError(`${OWNER}: stateFile and store: pass one, not both`);
+    if (raw.store !== undefined && (typeof raw.store?.load !== 'function' || typeof raw.store.save !== 'function')) {
+      throw new TypeError(`${OWNER}: store: expected an object with load() and save()`);
+    }
+    this.#store = raw.store ?? (raw.stateFile === undefined ? undefined : batchJobFileStore(raw.stateFile));
+    this.#jobName = raw.jobName ?? 'tokenbatch';
+    if (typeof this.#jobName !== 'string' || !/^[\w.-]{1,64}$/.test(this.#jobName)) throw new TypeError(`${OWNER}: jobName: expected 1 to 64 letters, digits, '_', '-' or '.'`);
+    const metadata = raw.metadata ?? {};
+    if (typeof metadata !== 'object' || metadata === null || Object.values(metadata).some((value) => typeof value !== 'string') || Object.keys(metadata).length > 15) {
+      throw new TypeError(`${OWNER}: metadata: expected at most 15 string values`);
+    }
+    this.#metadata = { ...metadata, tokenbatch_job: this.#jobName };
+    this.#onProgress = optionalFunction(raw.onProgress, `${OWNER}: onProgress`);
+    this.#client = makeClient(raw, OWNER, ['files', 'batches']);
+    this.handler = (batch, context) => this.#handle(batch, context);
+  }
+
+  flush(): void {
+    this.#collectTimer?.unsubscribe();
+    this.#collectTimer = undefined;
+    void this.#submit();
+  }
+
+  progress(): BatchJobProgress {
+    const batches = [...this.#trackers.values()].map((tracker) => tracker.snapshot());
+    const requests = { total: 0, completed: 0, failed: 0 };
+    for (const batch of batches) {
+      requests.total += batch.total;
+      requests.completed += batch.completed;
+      requests.failed += batch.failed;
+    }
+    return { batches, requests, files: this.#files, collecting: this.#file.lines.size, reattached: this.#reattached };
+  }
+
+  async cancel(): Promise<void> {
+    const running = [...this.#trackers.values()].filter((tracker) => !tracker.ended);
+    this.close(new AbortError(`${OWNER}: cancelled`));
+    await Promise.all(running.map((tracker) => tracker.cancel()));
+  }
+
+  close(reason: Error = new AbortError(`${OWNER}: closed`)): void {
+    this.#closed ??= reason;
+    this.#collectTimer?.unsubscribe();
+    for (const call of this.#fileCalls.values()) call.reject(reason);
+    this.#fileCalls.clear();
+    this.#file = new InputFile(this.#limits.maxRequests, this.#limits.maxBytes);
+    for (const tracker of this.#trackers.values()) tracker.close(reason);
+  }
+
+  #load(): Promise<void> {
+    this.#ready ??= (async () => {
+      const state = await this.#store?.load();
+      if (!state) return;
+      this.#state = state;
+      for (const batch of state.batches) {
+        for (const customId of batch.customIds) this.#batchOf.set(customId, batch.id);
+      }
+    })();
+    return this.#ready;
+  }
+
+  async #handle(batch: Batch<T>, context: HandlerContext): Promise<readonly R[]> {
+    const { signal } = context;
+    if (signal.aborted) throw abortError(signal);
+    if (this.#closed) throw this.#closed;
+    await this.#load();
+    const items = batch.items;
+    const texts = itemTexts(batch, this.#settings.text);
+    const results = new Array<R | Error>(items.length);
+    const sendable: number[] = [];
+    texts.forEach((text, position) => {
+      if (text instanceof Error) results[position] = text;
+      else sendable.push(position);
+    });
+    if (sendable.length === 0) return results as R[];
+    const body = chatRequest(this.#settings, sendable.map((position) => texts[position] as string));
+    // Ids are hashed one after another, so that requests join their file in the order of the calls.
+    const hashed = this.#hashing.then(() => customIdOf(body));
+    this.#hashing = hashed.then(
+      () => undefined,
+      () => undefined,
+    );
+    const customId = this.#unique(await hashed);
+    const line = await this.#answer(customId, requestLine(customId, ENDPOINT, body), context);
+    if (!line.response || line.response.status_code !== 200) throw lineError(line);
+
+    const completion = line.response.body as CompletionLike & { usage?: { prompt_tokens?: number; completion_tokens?: number }; model?: string };
+    const usage = completion.usage;
+    context.report({
+      operation: 'chat',
+      ...(typeof completion.model === 'string' ? { model: completion.model } : {}),
+      ...(usage ? { usage: { inputTokens: usage.prompt_tokens ?? 0, outputTokens: usage.completion_tokens ?? 0 } } : {}),
+    });
+    const answered = new Array<boolean>(items.length).fill(false);
+    const reading = readChatAnswer(this.#settings, completion, sendable, items, results, answered);
+    if (reading.refusal !== undefined) throw new BatchRejectedError(`openai batch: the model refused the batch of ${sendable.length} items: ${reading.refusal}`, { cause: reading.problem });
+    const missing = sendable.filter((position) => !answered[position]);
+    if (missing.length === sendable.length) throw new BatchRejectedError(`openai batch: no usable answer for any of the ${sendable.length} items`, { cause: reading.problem });
+    for (const position of missing) {
+      const itemIndex = batch.itemIndices[position] ?? position;
+      results[position] = new BatchResultMismatchError(`openai batch: no valid result for input item ${itemIndex}`, 1, 0, { itemIndex, cause: reading.problem });
+    }
+    return results as R[];
+  }
+
+  /** `customId`, or with a `~n` suffix while an identical request is waiting (ids are unique in a file). */
+  #unique(customId: string): string {
+    let candidate = customId;
+    for (let n = 2; this.#waiting.has(candidate); n++) candidate = `${customId}~${n}`;
+    return candidate;
+  }
+
+  /** Waits for the output line of request `customId`: from a batch that holds it already, else from a new file. */
+  #answer(customId: string, line: string, context: HandlerContext): Promise<OutputLine> {
+    const { signal } = context;
+    if (signal.aborted) return Promise.reject(abortError(signal));
+    if (this.#closed) return Promise.reject(this.#closed);
+    this.#waiting.add(customId);
+    return new Promise<OutputLine>((resolve, reject) => {
+      const settle = (action: () => void) => {
+        if (call.gone) return;
+        call.gone = true;
+        signal.removeEventListener('abort', onAbort);
+        this.#waiting.delete(customId);
+        action();
+      };
+      const call: Call = {
+        customId,
+        attempt: context.attempt,
+        place: 'file',
+        gone: false,
+        resolve: (output) => settle(() => resolve(output)),
+        reject: (error) => settle(() => reject(error)),
+      };
+      const onAbort = () => {
+        const place = call.place;
+        settle(() => reject(abortError(signal)));
+        if (place === 'file') this.#leaveFile(call);
+        else if (place instanceof BatchTracker) place.detach(call);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+
+      const tracker = this.#trackers.get(this.#batchOf.get(customId) ?? '') ?? this.#earlier(customId);
+      if (tracker) {
+        call.place = tracker;
+        if (tracker.origin === 'earlier run') {
+          call.resubmit = () => {
+            this.#reattached--;
+            call.place = 'file';
+            this.#joinFile(call, line);
+          };
+        }
+        if (tracker.attach(call)) {
+          if (tracker.origin === 'earlier run') this.#reattached++;
+          return;
+        }
+      }
+      call.place = 'file';
+      this.#joinFile(call, line);
+    });
+  }
+
+  /** The tracker of a batch recorded by an earlier run, made on first use. */
+  #earlier(customId: string): BatchTracker | undefined {
+    const id = this.#batchOf.get(customId);
+    const saved = id === undefined ? undefined : this.#state.batches.find((batch) => batch.id === id);
+    if (!saved) return undefined;
+    const tracker = new BatchTracker(saved.id, saved.customIds, 'earlier run', this.#client, this.#tracker, () => this.#progressed());
+    this.#trackers.set(saved.id, tracker);
+    return tracker;
+  }
+
+  #joinFile(call: Call, line: string): void {
+    if (!this.#file.fits(line)) this.flush();
+    this.#fileCalls.set(call.customId, call);
+    this.#file.add(call.customId, line);
+    if (this.#file.lines.size >= this.#limits.maxRequests) return this.flush();
+    // Idle collection: the file goes once no call has come for collectMs.
+    this.#collectTimer?.unsubscribe();
+    this.#collectTimer = this.#tracker.scheduler.schedule(() => this.flush(), this.#collectMs);
+  }
+
+  #leaveFile(call: Call): void {
+    if (this.#fileCalls.get(call.customId) !== call) return;
+    this.#fileCalls.delete(call.customId);
+    this.#file.remove(call.customId);
+  }
+
+  /** Uploads the file being packed and creates its batch; its calls then wait on the batch. */
+  async #submit(): Promise<void> {
+    const file = this.#file;
+    const calls = [...this.#fileCalls.values()];
+    if (file.lines.size === 0) return;
+    this.#file = new InputFile(this.#limits.maxRequests, this.#limits.maxBytes);
+    this.#fileCalls = new Map();
+    for (const call of calls) call.place = 'uploading';
+    const customIds = [...file.lines.keys()];
+    const number = ++this.#files;
+    let tracker: BatchTracker;
+    try {
+      const upload = await toFile(new Blob([file.text()], { type: 'application/jsonl' }), `${this.#jobName}-${number}.jsonl`);
+      const input = await this.#client.files.create({ file: upload, purpose: 'batch' }, { maxRetries: 0 });
+      const created = await this.#client.batches.create(
+        { input_file_id: input.id, endpoint: ENDPOINT, completion_window: '24h', metadata: this.#metadata },
+        { maxRetries: 0 },
+      );
+      tracker = new BatchTracker(created.id, customIds, 'submitted', this.#client, this.#tracker, () => this.#progressed());
+      this.#trackers.set(created.id, tracker);
+      for (const customId of customIds) this.#batchOf.set(customId, created.id);
+      await this.#record({ id: created.id, inputFileId: input.id, customIds });
+    } catch (error) {
+      const mapped = classifyOpenAIError(error);
+      for (const call of calls) call.reject(mapped);
+      return;
+    }
+    const live = calls.filter((call) => !call.gone);
+    for (const call of live) {
+      call.place = tracker;
+      tracker.attach(call);
+    }
+    // Every call went away during the upload: nobody wants this batch.
+    if (live.length === 0 && this.#tracker.cancelOnAbort) void tracker.cancel();
+    this.#progressed();
+  }
+
+  #record(batch: BatchJobState['batches'][number]): Promise<void> {
+    this.#state = { version: 1, batches: [...this.#state.batches, batch] };
+    const state = this.#state;
+    const store = this.#store;
+    if (!store) return Promise.resolve();
+    this.#saving = this.#saving.then(() => store.save(state));
+    return this.#saving;
+  }
+
+  #progressed(): void {
+    this.#onProgress?.(this.progress());
+  }
+}
+
+/** A handler call waiting for its request's line, and where it waits. */
+interface Call extends Waiter {
+  place: BatchTracker | 'file' | 'uploading';
+  gone: boolean;
+}
+
+function booleanOption(value: unknown, name: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new TypeError(`${OWNER}: ${name}: expected a boolean`);
+  return value;
+}
