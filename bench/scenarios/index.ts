@@ -3,9 +3,10 @@ import { bufferByTokensScenario } from './buffer-by-tokens.js';
 import { dedupe } from './dedupe.js';
 import { embeddingsEncoding } from './embeddings-encoding.js';
 import { groupingScenario } from './grouping.js';
+import { openAIBatchScenario } from './openai-batch.js';
 import { processingScenario } from './processing.js';
 import { redisWorkersScenario } from './redis-workers.js';
 import { telemetryOverhead } from './telemetry-overhead.js';
 
 /** Every bench scenario, in the order `npm run bench` runs them. */
-export const scenarios: Scenario[] = [bufferByTokensScenario, processingScenario, dedupe, groupingScenario, telemetryOverhead, embeddingsEncoding, redisWorkersScenario];
+export const scenarios: Scenario[] = [bufferByTokensScenario, processingScenario, dedupe, groupingScenario, telemetryOverhead, embeddingsEncoding, redisWorkersScenario, openAIBatchScenario];
