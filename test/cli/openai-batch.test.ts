@@ -40,7 +40,7 @@ describe('tokenbatch run --backend openai-batch (the CLI glue)', () => {
     const backend = await openAIBatchBackend(config(), (line) => lines.push(line), () => (clock += 20_000));
     expect(backend.stateFile).toBe(join(dir, 'labels.jsonl.batch-state.json'));
     expect(backend.concurrency).toBe(5000);
-    const items: InputItem[] = ['refund please', 'app crashes', 'thanks'].map((text, i) => ({ line: i + 1, text }) as InputItem);
+    const items: InputItem[] = ['refund please', 'app crashes', 'thanks'].map((text, i) => ({ line: i + 1, text }));
     const outcomes = await lastValueFrom(
       from(items).pipe(bufferByTokens({ maxTokens: 1000, maxItems: 2, text: (item) => item.text as string }), mergeBatches(backend.handler, { concurrency: backend.concurrency }), orderedResults(), toArray()),
     );
