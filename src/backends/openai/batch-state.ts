@@ -41,8 +41,10 @@ export interface BatchJobStore {
  */
 export function batchJobFileStore(path: string): BatchJobStore {
   if (typeof path !== 'string' || path === '') throw new TypeError('batchJobFileStore: path: expected a non-empty string');
-  // Imported when used, so that tokenbatch/openai still bundles for browsers.
-  const fs = () => import('node:fs/promises');
+  // Imported when used, and by a name bundlers do not follow, so that tokenbatch/openai still
+  // bundles for browsers (where only a `store` of one's own applies).
+  const specifier = 'node:fs/promises';
+  const fs = (): Promise<typeof import('node:fs/promises')> => import(/* webpackIgnore: true */ /* @vite-ignore */ specifier);
   return {
     async load() {
       let text: string;
