@@ -1,3 +1,5 @@
+import type * as FsPromises from 'node:fs/promises';
+
 /**
  * What a batch job remembers between runs: the batches it submitted and the requests in each, so
  * that a restarted job re-attaches to them instead of submitting (and paying for) them again.
@@ -44,7 +46,7 @@ export function batchJobFileStore(path: string): BatchJobStore {
   // Imported when used, and by a name bundlers do not follow, so that tokenbatch/openai still
   // bundles for browsers (where only a `store` of one's own applies).
   const specifier = 'node:fs/promises';
-  const fs = (): Promise<typeof import('node:fs/promises')> => import(/* webpackIgnore: true */ /* @vite-ignore */ specifier);
+  const fs = (): Promise<typeof FsPromises> => import(/* webpackIgnore: true */ /* @vite-ignore */ specifier);
   return {
     async load() {
       let text: string;

@@ -19,6 +19,7 @@ export interface Waiter {
   resubmit?(): void;
 }
 
+/** How a tracker polls, and what it does when every waiting call has gone. */
 export interface TrackerSettings {
   readonly pollIntervalMs: number;
   readonly maxPollIntervalMs: number;
@@ -27,7 +28,14 @@ export interface TrackerSettings {
   readonly scheduler: SchedulerLike;
 }
 
-/** A Batch API batch as the job reports it. */
+/**
+ * A Batch API batch as a job's progress reports it: its id, status and request counts.
+ *
+ * @example
+ * ```ts
+ * const done = (batch: BatchSnapshot) => `${batch.id}: ${batch.completed + batch.failed}/${batch.total} (${batch.status})`;
+ * ```
+ */
 export interface BatchSnapshot {
   readonly id: string;
   /** The API's status (`'validating'`, `'in_progress'`, ... `'completed'`), `'submitted'` before the first poll. */

@@ -49,6 +49,7 @@ export interface ChatRequestOptions<T, R> {
   body?: Record<string, unknown>;
 }
 
+/** The option keys of {@link ChatRequestOptions}, for unknown-key checks. */
 export const CHAT_REQUEST_KEYS = ['model', 'prompt', 'text', 'resultSchema', 'parse', 'responseFormat', 'body'] as const;
 
 /** Chat request options, checked once at creation. */
@@ -97,6 +98,7 @@ function chatResponseFormat(format: ChatResponseFormat, resultSchema: Record<str
   };
 }
 
+/** Checks the chat request options once, at creation; errors name `owner` and the option. */
 export function chatSettings<T, R>(raw: Partial<ChatRequestOptions<T, R>>, owner: string): ChatSettings<T, R> {
   const model = requiredString(raw.model, `${owner}: model`);
   const prompt = requiredString(raw.prompt, `${owner}: prompt`);

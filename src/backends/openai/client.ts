@@ -50,11 +50,13 @@ export function makeClient(options: OpenAIConnectionOptions, operator: string, r
   }
 }
 
+/** `value` if it is a non-empty string, else a TypeError naming the option. */
 export function requiredString(value: unknown, name: string): string {
   if (typeof value !== 'string' || value.trim() === '') throw new TypeError(`${name}: required, a non-empty string`);
   return value;
 }
 
+/** `value` if it is a plain object or undefined, else a TypeError naming the option. */
 export function optionalRecord(value: unknown, name: string): Record<string, unknown> | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError(`${name}: expected an object`);

@@ -133,4 +133,20 @@ describe('openAIEmbeddings in the chain', () => {
     }
     expect(server.requests).toHaveLength(2);
   });
+
+  it.skipIf(!perItemContract)('a vector missing from the response fails its item alone; the others keep theirs', async () => {
+    server.requests.length = 0;
+    server.fallback = (request) => {
+      const inputs = (request.body as { input: string[] }).input;
+      // Index 1 is never sent back.
+      return reply.embeddings(
+        inputs.map((text) => [text.length, 1, 0]),
+        { order: inputs.map((_, i) => i).filter((i) => i !== 1) },
+      )(request);
+    };
+    const handler = openAIEmbeddings<string>({ model: 'text-embedding-3-small', apiKey: 'test', baseURL: server.url });
+    const outcomes = await lastValueFrom(from(items).pipe(bufferByTokens({ maxTokens: 1000, maxItems: 6 }), mergeBatches(handler, { retry: false }), orderedResults(), toArray()));
+    expect(outcomes.map((outcome) => outcome.ok)).toEqual([true, false, true, true, true, true]);
+    expect(outcomes[1]).toMatchObject({ ok: false, error: { name: 'BatchResultMismatchError', itemIndex: 1 } });
+  });
 });
