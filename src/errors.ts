@@ -194,9 +194,9 @@ export class AbortError extends TokenbatchError {
 }
 
 /**
- * `mergeBatches` received more batches than `maxQueuedBatches` while all its slots were busy (a push
- * source faster than the model). With `overflow: 'fail'` the batch's items fail with it; with
- * `overflow: 'error'` the stream does.
+ * `mergeBatches` received more than `maxQueuedItems` items from an asynchronous push source while all
+ * its slots were busy (a hot source faster than the model). With `overflow: 'fail'` the arriving
+ * batch's items fail with it (one error object per burst); with `overflow: 'error'` the stream does.
  *
  * @example
  * ```ts
@@ -205,4 +205,26 @@ export class AbortError extends TokenbatchError {
  */
 export class QueueOverflowError extends TokenbatchError {
   override name = 'QueueOverflowError';
+}
+
+/**
+ * `orderedResults` found the outcome stream out of step with the input: an item's outcome is
+ * missing at the end, or two outcomes share one index. It names the item and the likely cause (an
+ * operator between tokenbatch operators dropped or replaced values, or a stream was split without
+ * `indexItems()` first).
+ *
+ * @example
+ * ```ts
+ * if (error instanceof OutcomeOrderError) console.error(`item ${error.itemIndex}: ${error.message}`);
+ * ```
+ */
+export class OutcomeOrderError extends TokenbatchError {
+  override name = 'OutcomeOrderError';
+  constructor(
+    message: string,
+    /** The item whose outcome is missing or repeated. */
+    readonly itemIndex: number,
+  ) {
+    super(message);
+  }
 }

@@ -12,8 +12,9 @@ export { groupByLength, logBoundaries, type GroupByLengthOptions } from './opera
 export { mergeBatches, type MergeBatchesOptions } from './operators/mergeBatches.js';
 export { splitOnOverflow, type SplitOnOverflowOptions } from './operators/splitOnOverflow.js';
 export { orderedResults, type OrderedResultsOptions } from './operators/orderedResults.js';
-export { rateLimiter, type RateLimiter, type RateLimiterOptions, type RateLimitGrant } from './internal/rate-limiter.js';
-export { isRetryable, type RetryOptions } from './internal/retry.js';
+export { indexItems, type IndexItemsOptions } from './operators/indexItems.js';
+export { rateLimiter, type RateLimiter, type RateLimiterOptions, type RateLimitGrant } from './rateLimiter.js';
+export { isRetryable, type RetryOptions } from './retry.js';
 export type { ChunkOptions } from './internal/splitting.js';
 export type { TelemetryOptions } from './internal/telemetry.js';
 export { isDuplicate, isFailure, isOk } from './outcomes.js';
@@ -22,7 +23,12 @@ export * from './backends/simulated.js';
 export type {
   Batch,
   BatchHandler,
+  ChainItem,
   CloseReason,
+  DuplicateItem,
+  FailedItem,
+  IndexedItem,
+  SkippedItem,
   EncodingName,
   FailureOutcome,
   HandlerContext,
@@ -40,6 +46,7 @@ export {
   BatchResultMismatchError,
   ContextOverflowError,
   InvalidItemError,
+  OutcomeOrderError,
   OversizeItemError,
   QueueOverflowError,
   QuotaExhaustedError,

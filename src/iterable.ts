@@ -8,7 +8,7 @@
  */
 import type { OperatorAsyncFunction } from 'ix/interfaces';
 import { iterableOperator } from './internal/iterable-face.js';
-export { fromObservable, type FromObservableOptions } from './internal/bridge.js';
+export { fromObservable, type FromObservableOptions } from './fromObservable.js';
 export { withFallbacks, type Fallback, type FallbackReason, type WithFallbacksOptions } from './handlers/withFallbacks.js';
 import { bufferByTokensSpec, type BufferByTokensOptions } from './operators/bufferByTokens.js';
 import { dedupeSimilarSpec, type DedupeSimilarOptions } from './operators/dedupeSimilar.js';
@@ -16,7 +16,8 @@ import { groupByLengthSpec, type GroupByLengthOptions } from './operators/groupB
 import { mergeBatchesSpec, type MergeBatchesOptions } from './operators/mergeBatches.js';
 import { orderedResultsSpec, type OrderedResultsOptions } from './operators/orderedResults.js';
 import { splitOnOverflowSpec, type SplitOnOverflowOptions } from './operators/splitOnOverflow.js';
-import type { Batch, BatchHandler, Outcome } from './types.js';
+import { indexItemsSpec, type IndexItemsOptions } from './operators/indexItems.js';
+import type { Batch, BatchHandler, ChainItem, IndexedItem, Outcome } from './types.js';
 
 export type { BufferByTokensOptions } from './operators/bufferByTokens.js';
 export type { DedupeSimilarOptions } from './operators/dedupeSimilar.js';
@@ -24,7 +25,22 @@ export type { GroupByLengthOptions } from './operators/groupByLength.js';
 export type { MergeBatchesOptions } from './operators/mergeBatches.js';
 export type { OrderedResultsOptions } from './operators/orderedResults.js';
 export type { SplitOnOverflowOptions } from './operators/splitOnOverflow.js';
-export type { Batch, BatchHandler, CloseReason, EncodingName, HandlerContext, Outcome, Tokenizer, TokenizerSpec } from './types.js';
+export type { IndexItemsOptions } from './operators/indexItems.js';
+export type {
+  Batch,
+  BatchHandler,
+  ChainItem,
+  CloseReason,
+  DuplicateItem,
+  EncodingName,
+  FailedItem,
+  HandlerContext,
+  IndexedItem,
+  Outcome,
+  SkippedItem,
+  Tokenizer,
+  TokenizerSpec,
+} from './types.js';
 
 /**
  * Buffers items of an async iterable into token-budgeted batches: the async-iterable face of the
@@ -41,8 +57,8 @@ export type { Batch, BatchHandler, CloseReason, EncodingName, HandlerContext, Ou
  * }
  * ```
  */
-export function bufferByTokens<T>(options: BufferByTokensOptions<T>): OperatorAsyncFunction<T, Batch<T>> {
-  return iterableOperator(bufferByTokensSpec(options)) as OperatorAsyncFunction<T, Batch<T>>;
+export function bufferByTokens<T>(options: BufferByTokensOptions<T>): OperatorAsyncFunction<T | ChainItem<T> | Batch<T>, Batch<T>> {
+  return iterableOperator(bufferByTokensSpec(options));
 }
 
 /**
@@ -55,8 +71,8 @@ export function bufferByTokens<T>(options: BufferByTokensOptions<T>): OperatorAs
  * from(tickets).pipe(dedupeSimilar({ threshold: 0.6 }), bufferByTokens({ maxTokens: 4000 }), mergeBatches(classify), orderedResults());
  * ```
  */
-export function dedupeSimilar<T>(options?: DedupeSimilarOptions<T>): OperatorAsyncFunction<T, T> {
-  return iterableOperator(dedupeSimilarSpec(options)) as OperatorAsyncFunction<T, T>;
+export function dedupeSimilar<T>(options?: DedupeSimilarOptions<T>): OperatorAsyncFunction<T | ChainItem<T>, ChainItem<T>> {
+  return iterableOperator(dedupeSimilarSpec(options));
 }
 
 /**
@@ -69,8 +85,8 @@ export function dedupeSimilar<T>(options?: DedupeSimilarOptions<T>): OperatorAsy
  * from(documents).pipe(groupByLength({ maxTokens: 8192, maxItems: 64, maxWaitMs: 500 }), mergeBatches(embedAll), orderedResults());
  * ```
  */
-export function groupByLength<T>(options: GroupByLengthOptions<T>): OperatorAsyncFunction<T, Batch<T>> {
-  return iterableOperator(groupByLengthSpec(options)) as OperatorAsyncFunction<T, Batch<T>>;
+export function groupByLength<T>(options: GroupByLengthOptions<T>): OperatorAsyncFunction<T | ChainItem<T> | Batch<T>, Batch<T>> {
+  return iterableOperator(groupByLengthSpec(options));
 }
 
 /**
@@ -87,8 +103,8 @@ export function groupByLength<T>(options: GroupByLengthOptions<T>): OperatorAsyn
  * for await (const outcome of outcomes) console.log(outcome.index, outcome.ok);
  * ```
  */
-export function mergeBatches<T, R>(handler: BatchHandler<T, R>, options?: MergeBatchesOptions<T>): OperatorAsyncFunction<Batch<T> | readonly T[], Outcome<T, R>> {
-  return iterableOperator(mergeBatchesSpec(handler, options)) as OperatorAsyncFunction<Batch<T> | readonly T[], Outcome<T, R>>;
+export function mergeBatches<T, R>(handler: BatchHandler<T, R>, options?: MergeBatchesOptions<T>): OperatorAsyncFunction<Batch<T> | readonly T[] | ChainItem<T>, Outcome<T, R>> {
+  return iterableOperator(mergeBatchesSpec(handler, options));
 }
 
 /**
@@ -101,7 +117,7 @@ export function mergeBatches<T, R>(handler: BatchHandler<T, R>, options?: MergeB
  * ```
  */
 export function splitOnOverflow<T, R = unknown>(options?: SplitOnOverflowOptions<T, R>): OperatorAsyncFunction<Batch<T> | readonly T[], Batch<T>> {
-  return iterableOperator(splitOnOverflowSpec(options)) as OperatorAsyncFunction<Batch<T> | readonly T[], Batch<T>>;
+  return iterableOperator(splitOnOverflowSpec(options));
 }
 
 /**
@@ -116,5 +132,19 @@ export function splitOnOverflow<T, R = unknown>(options?: SplitOnOverflowOptions
  * ```
  */
 export function orderedResults<T, R>(options?: OrderedResultsOptions): OperatorAsyncFunction<Outcome<T, R>, Outcome<T, R>> {
-  return iterableOperator(orderedResultsSpec<T, R>(options)) as OperatorAsyncFunction<Outcome<T, R>, Outcome<T, R>>;
+  return iterableOperator(orderedResultsSpec<T, R>(options));
+}
+
+/**
+ * Numbers items of an async iterable as `{ kind: 'item', index, item }`: the async-iterable face of
+ * the RxJS `indexItems`. Use it before splitting a stream per key (ix `groupBy`), so that one
+ * `orderedResults` after the merge restores input order.
+ *
+ * @example
+ * ```ts
+ * from(tickets).pipe(indexItems(), groupBy((entry) => entry.item.tenant), flatMap((tenant) => tenant.pipe(bufferByTokens({ maxTokens: 4000 }), mergeBatches(classify))), orderedResults());
+ * ```
+ */
+export function indexItems<T>(options?: IndexItemsOptions): OperatorAsyncFunction<T | IndexedItem<T>, IndexedItem<T>> {
+  return iterableOperator(indexItemsSpec<T>(options));
 }

@@ -6,13 +6,14 @@ import type { Observable } from 'rxjs';
  * - `'items'`: it holds `maxItems` items.
  * - `'time'`: `maxWaitMs` passed since its first item arrived.
  * - `'end'`: the source completed or failed, and the partial batch was flushed.
+ * - `'skipped'`: no item to send, only {@link Batch.skipped} items (duplicates, failed items), passed on at once.
  *
  * @example
  * ```ts
  * const reason: CloseReason = batch.closeReason;
  * ```
  */
-export type CloseReason = 'tokens' | 'items' | 'time' | 'end';
+export type CloseReason = 'tokens' | 'items' | 'time' | 'end' | 'skipped';
 
 /**
  * A batch of items that fits a token budget.
@@ -47,7 +48,88 @@ export interface Batch<T> {
   readonly maxTokens: number;
   /** `tokens / maxTokens`: how full the context window is (above 1 only for an oversize item). */
   readonly utilization: number;
+  /**
+   * Items that arrived while this batch was open but are not to be sent: near-duplicates (settled
+   * from their representative's result by `mergeBatches`) and items that already failed (their text
+   * could not be read, say). They ride with the batch so that `mergeBatches` gives each its outcome.
+   * A batch may hold only such items (`items` empty, `closeReason` `'skipped'`).
+   */
+  readonly skipped: readonly SkippedItem<T>[];
 }
+
+/**
+ * An input item with its 0-based position in the chain's input: what `indexItems` and
+ * `dedupeSimilar` emit, and what the batching operators read. The number is given once, by the
+ * first tokenbatch operator of a chain, and every later operator keeps it, so outcomes line up with
+ * the input whatever ordinary operators stand in between.
+ *
+ * @example
+ * ```ts
+ * deduped$.pipe(filter((value) => value.kind === 'item')).subscribe((entry) => console.log(entry.index, entry.item));
+ * ```
+ */
+export interface IndexedItem<T> {
+  readonly kind: 'item';
+  /** The item's 0-based position in the chain's input. */
+  readonly index: number;
+  /** The input item itself. */
+  readonly item: T;
+}
+
+/**
+ * A near-duplicate that `dedupeSimilar` will not send: it receives its representative's outcome
+ * (value or error) from `mergeBatches`, with `duplicateOf` set.
+ *
+ * @example
+ * ```ts
+ * if (value.kind === 'duplicate') console.log(`${value.index} repeats ${value.duplicateOf} (${value.similarity})`);
+ * ```
+ */
+export interface DuplicateItem<T> {
+  readonly kind: 'duplicate';
+  readonly index: number;
+  readonly item: T;
+  /** The index of the representative whose outcome this item receives. */
+  readonly duplicateOf: number;
+  /** Their similarity (1 for an exact match after normalization). */
+  readonly similarity: number;
+}
+
+/**
+ * An item that failed before it could be sent (its text could not be read, or it cannot fit the
+ * context window): `mergeBatches` turns it into that item's failed outcome; its batch-mates go on.
+ *
+ * @example
+ * ```ts
+ * for (const skipped of batch.skipped) if (skipped.kind === 'failed') console.error(skipped.index, skipped.error.message);
+ * ```
+ */
+export interface FailedItem<T> {
+  readonly kind: 'failed';
+  readonly index: number;
+  readonly item: T;
+  readonly error: Error;
+}
+
+/**
+ * An item that travels down a chain without being sent: a {@link DuplicateItem} or a {@link FailedItem}.
+ *
+ * @example
+ * ```ts
+ * const describe = (skipped: SkippedItem<string>) => (skipped.kind === 'duplicate' ? `dup of ${skipped.duplicateOf}` : skipped.error.name);
+ * ```
+ */
+export type SkippedItem<T> = DuplicateItem<T> | FailedItem<T>;
+
+/**
+ * What `dedupeSimilar` and `indexItems` emit, and what the batching operators accept besides plain items.
+ *
+ * @example
+ * ```ts
+ * const itemsOnly = (value: ChainItem<string>) => (value.kind === 'item' ? [value.item] : []);
+ * ```
+ */
+export type ChainItem<T> = IndexedItem<T> | SkippedItem<T>;
 
 /**
  * Counts tokens. tokenbatch ships exact counters for OpenAI encodings (see {@link getTokenizer}),

@@ -1,7 +1,12 @@
 import { from as ixFrom, toArray as ixToArray } from 'ix/asynciterable';
-import { firstValueFrom, from, Subject, toArray } from 'rxjs';
+import { filter, firstValueFrom, from, map, Subject, toArray } from 'rxjs';
+import { filter as ixFilter, map as ixMap } from 'ix/asynciterable/operators';
 import { describe, expect, it } from 'vitest';
-import { bufferByTokens, dedupeSimilar, mergeBatches, orderedResults, TransientError, type BatchHandler, type Outcome } from '../src/index.js';
+import { bufferByTokens, dedupeSimilar, mergeBatches, orderedResults, TransientError, type BatchHandler, type ChainItem, type IndexedItem, type Outcome } from '../src/index.js';
+
+// Alone, dedupeSimilar emits numbered items and duplicates: the items are what a plain stream keeps.
+const isItem = <T>(value: ChainItem<T>): value is IndexedItem<T> => value.kind === 'item';
+const itemsOnly = <T>() => [filter(isItem<T>), map((entry: IndexedItem<T>) => entry.item)] as const;
 import * as iterable from '../src/iterable.js';
 
 const tickets = [
@@ -15,7 +20,7 @@ const tickets = [
 describe('dedupeSimilar on a plain stream', () => {
   it('emits only representatives and reports duplicates through onDuplicate', async () => {
     const reported: [string, string, number][] = [];
-    const out = await firstValueFrom(from(tickets).pipe(dedupeSimilar({ onDuplicate: (item, rep, similarity) => reported.push([item, rep, similarity]) }), toArray()));
+    const out = await firstValueFrom(from(tickets).pipe(dedupeSimilar({ onDuplicate: (item, rep, similarity) => reported.push([item, rep, similarity]) }), ...itemsOnly<string>(), toArray()));
     expect(out).toEqual([tickets[0], tickets[1], tickets[4]]);
     expect(reported.map(([item, rep]) => [item, rep])).toEqual([
       [tickets[2], tickets[0]],
@@ -27,7 +32,7 @@ describe('dedupeSimilar on a plain stream', () => {
   });
 
   it("with method 'exact' only normalization makes a duplicate", async () => {
-    const out = await firstValueFrom(from(tickets).pipe(dedupeSimilar({ method: 'exact' }), toArray()));
+    const out = await firstValueFrom(from(tickets).pipe(dedupeSimilar({ method: 'exact' }), ...itemsOnly<string>(), toArray()));
     expect(out).toEqual([tickets[0], tickets[1], tickets[2], tickets[4]]);
   });
 
@@ -36,17 +41,17 @@ describe('dedupeSimilar on a plain stream', () => {
     const a = 'abcdefghij klmnop';
     const b = 'abcdefghij klmnop qrstuv';
     const c = 'klmnop qrstuv wxyz0123';
-    const out = await firstValueFrom(from([a, b, c]).pipe(dedupeSimilar({ threshold: 0.4 }), toArray()));
+    const out = await firstValueFrom(from([a, b, c]).pipe(dedupeSimilar({ threshold: 0.4 }), ...itemsOnly<string>(), toArray()));
     expect(out).toEqual([a, c]);
   });
 
   it('forgets representatives beyond maxEntries', async () => {
-    const out = await firstValueFrom(from(['alpha beta gamma', 'delta epsilon zeta', 'alpha beta gamma']).pipe(dedupeSimilar({ method: 'exact', maxEntries: 1 }), toArray()));
+    const out = await firstValueFrom(from(['alpha beta gamma', 'delta epsilon zeta', 'alpha beta gamma']).pipe(dedupeSimilar({ method: 'exact', maxEntries: 1 }), ...itemsOnly<string>(), toArray()));
     expect(out).toHaveLength(3);
   });
 
   it('works the same on async iterables', async () => {
-    const out = await ixToArray(ixFrom(tickets).pipe(iterable.dedupeSimilar()));
+    const out = await ixToArray(ixFrom(tickets).pipe(iterable.dedupeSimilar<string>(), ixFilter(isItem<string>), ixMap((entry: IndexedItem<string>) => entry.item)));
     expect(out).toEqual([tickets[0], tickets[1], tickets[4]]);
   });
 
@@ -64,6 +69,7 @@ describe('dedupeSimilar on a plain stream', () => {
           },
           embedBatch: { maxItems: 2 },
         }),
+        ...itemsOnly<string>(),
         toArray(),
       ),
     );

@@ -102,20 +102,30 @@ describe('mergeBatches', () => {
     expect(seen[0]?.outcome).toMatchObject({ ok: true, attempts: 2 });
   });
 
-  it('fails every item of a batch whose handler returns the wrong number of results', async () => {
+  it('bisects a batch whose handler returns the wrong number of results, so only items that fail alone fail', async () => {
     const seen: Outcome<string, string>[] = [];
+    const sizes: number[] = [];
     await new Promise<void>((resolve) =>
       from([['a', 'b', 'c']])
-        .pipe(mergeBatches(async () => ['only one'], { retry: false }))
+        .pipe(
+          mergeBatches(
+            async (batch) => {
+              sizes.push(batch.items.length);
+              return batch.items.includes('b') ? ['too few'].slice(0, batch.items.length - 1) : batch.items.map((item) => item.toUpperCase());
+            },
+            { retry: false },
+          ),
+        )
         .subscribe({ next: (outcome) => seen.push(outcome), complete: resolve }),
     );
-    expect(seen).toHaveLength(3);
-    for (const outcome of seen) {
-      expect(outcome.ok).toBe(false);
-      const error = (outcome as unknown as { error: BatchResultMismatchError }).error;
-      expect(error).toBeInstanceOf(BatchResultMismatchError);
-      expect([error.expected, error.received]).toEqual([3, 1]);
-    }
+    expect(sizes).toEqual([3, 2, 1, 1, 1]);
+    expect(seen.map((outcome) => [outcome.item, outcome.ok])).toEqual([
+      ['a', true],
+      ['b', false],
+      ['c', true],
+    ]);
+    const error = (seen[1] as unknown as { error: BatchResultMismatchError }).error;
+    expect(error).toBeInstanceOf(BatchResultMismatchError);
   });
 
   it('accepts handlers that answer with an Observable or an AsyncIterable', async () => {
@@ -170,7 +180,7 @@ describe('mergeBatches', () => {
     const seen: Outcome<string, string>[] = [];
     const release: (() => void)[] = [];
     subject
-      .pipe(mergeBatches<string, string>((batch) => new Promise((resolve) => release.push(() => resolve(batch.items.map((item) => `v:${item}`)))), { concurrency: 1, maxQueuedBatches: 2 }))
+      .pipe(mergeBatches<string, string>((batch) => new Promise((resolve) => release.push(() => resolve(batch.items.map((item) => `v:${item}`)))), { concurrency: 1, maxQueuedItems: 2 }))
       .subscribe((outcome) => seen.push(outcome));
     for (const name of ['a', 'b', 'c', 'd', 'e']) subject.next([name]);
     // a is running, b and c wait; d and e overflow.
@@ -189,7 +199,7 @@ describe('mergeBatches', () => {
   it("with overflow: 'error' fails the stream instead", async () => {
     const subject = new Subject<string[]>();
     let failure: unknown;
-    subject.pipe(mergeBatches(() => new Promise<string[]>(() => {}), { concurrency: 1, maxQueuedBatches: 1, overflow: 'error' })).subscribe({ error: (error) => (failure = error) });
+    subject.pipe(mergeBatches(() => new Promise<string[]>(() => {}), { concurrency: 1, maxQueuedItems: 1, overflow: 'error' })).subscribe({ error: (error) => (failure = error) });
     subject.next(['a']);
     subject.next(['b']);
     subject.next(['c']);
@@ -212,24 +222,24 @@ describe('mergeBatches', () => {
 });
 
 describe('orderedResults', () => {
-  it('streams each prefix as soon as it completes, and a slow head pauses intake', async () => {
+  it('streams each prefix as soon as it completes; a slow head holds back at most orderWindow batches', async () => {
     const scheduler = new VirtualTimeScheduler();
     const { handler, calls } = timedHandler(scheduler, (items) => (items[0] === 'a' ? 100 : 10));
-    const seen = await collect(scheduler, from([['a'], ['b'], ['c'], ['d'], ['e']]).pipe(mergeBatches(handler, { concurrency: 2, scheduler }), orderedResults()));
+    const seen = await collect(scheduler, from([['a'], ['b'], ['c'], ['d'], ['e']]).pipe(mergeBatches(handler, { concurrency: 2, orderWindow: 3, scheduler }), orderedResults()));
     expect(seen.map(({ outcome, at }) => [outcome.index, at])).toEqual([
       [0, 100],
       [1, 100],
-      [2, 110],
+      [2, 100],
       [3, 110],
-      [4, 120],
+      [4, 110],
     ]);
-    // b finished at 10, but its slot stays held until a (the head) is out: c waits for it.
+    // b and c finish behind a; d would be the fourth batch from the head: it waits for a.
     expect(calls.map((call) => [call.items[0], call.start])).toEqual([
       ['a', 0],
       ['b', 0],
-      ['c', 100],
+      ['c', 10],
       ['d', 100],
-      ['e', 110],
+      ['e', 100],
     ]);
   });
 

@@ -26,8 +26,8 @@ import {
   type TelemetryOptions,
   type Tokenizer,
 } from '../src/index.js';
-import { TokenBatch } from '../src/internal/batcher.js';
-import { CHAIN, DuplicateNotice, Envelope } from '../src/internal/chain.js';
+import { TokenBatch } from '../src/batching/batch.js';
+import { DuplicateNotice, Envelope } from '../src/internal/chain.js';
 import { TokenMeter } from '../src/tokens/meter.js';
 import { SECONDS_BUCKETS, Telemetry, telemetrySettings } from '../src/internal/telemetry.js';
 import { VERSION } from '../src/version.js';
@@ -574,7 +574,7 @@ describe('instruments', () => {
     const copy = new Envelope(1, 'same text!', 0);
     const batch = new TokenBatch([original], 0, 'end', false, 100, meter, 0, 0);
     // What a deduplicating operator upstream sends down a chain: the batch, and a notice for the copy.
-    const upstream = Object.assign(new Observable<never>(), { [CHAIN]: () => from([batch, new DuplicateNotice(copy, original, 0.95)]) });
+    const upstream = from([batch, new DuplicateNotice(copy, original, 0.95)]);
     const outcomes = await new Promise<Outcome<string, string>[]>((resolve, reject) => {
       const out: Outcome<string, string>[] = [];
       mergeBatches<string, string>(async (b) => b.items.map((item) => item.length.toString()), { telemetry: sdk.telemetry })(upstream).subscribe({

@@ -6,7 +6,8 @@ import { groupingScenario } from './grouping.js';
 import { openAIBatchScenario } from './openai-batch.js';
 import { processingScenario } from './processing.js';
 import { redisWorkersScenario } from './redis-workers.js';
+import { syncSourceScenario } from './sync-source.js';
 import { telemetryOverhead } from './telemetry-overhead.js';
 
 /** Every bench scenario, in the order `npm run bench` runs them. */
-export const scenarios: Scenario[] = [bufferByTokensScenario, processingScenario, dedupe, groupingScenario, telemetryOverhead, embeddingsEncoding, redisWorkersScenario, openAIBatchScenario];
+export const scenarios: Scenario[] = [bufferByTokensScenario, processingScenario, dedupe, groupingScenario, telemetryOverhead, embeddingsEncoding, syncSourceScenario, redisWorkersScenario, openAIBatchScenario];

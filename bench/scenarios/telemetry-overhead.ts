@@ -43,7 +43,7 @@ function chain(items: readonly string[], telemetry: TelemetryOptions | false | u
   return from(items).pipe(
     bufferByTokens<string>({ maxTokens: MAX_TOKENS, maxItems: MAX_ITEMS, ...options }),
     // A push source delivers every batch before the first handler call settles: let them all queue.
-    mergeBatches(handler, { concurrency: 4, maxQueuedBatches: items.length, ...options }),
+    mergeBatches(handler, { concurrency: 4, maxQueuedItems: items.length, ...options }),
     orderedResults(),
   );
 }

@@ -931,7 +931,7 @@ class RedisSinkCore implements Core<unknown> {
   }
 }
 
-function sinkSpec<R>(options: ToRedisStreamOptions<R>): OperatorSpec<unknown, unknown, Outcome<StreamEntry, R>> {
+function sinkSpec<R>(options: ToRedisStreamOptions<R>): OperatorSpec<unknown, Outcome<StreamEntry, R>> {
   requireObject(options, 'toRedisStream');
   if (!(options.source instanceof RedisStreamSource)) throw new TypeError('source: expected the RedisStreamSource the chain reads (from fromRedisStream)');
   const source = options.source;
@@ -947,8 +947,6 @@ function sinkSpec<R>(options: ToRedisStreamOptions<R>): OperatorSpec<unknown, un
   if (settings.maxBatch > 4000) throw new RangeError(`maxBatch: expected a number <= 4000 (Lua's unpack limit), got ${settings.maxBatch}`);
   return {
     create: (sink) => new RedisSinkCore(settings, sink),
-    adopt: (value) => value,
-    reveal: (output) => output as Outcome<StreamEntry, R>,
   };
 }
 

@@ -1,4 +1,4 @@
-import { Envelope, type Link } from './chain.js';
+import { kindOf, type Skipped } from './chain.js';
 
 /**
  * Where a core puts its outputs. Outputs are queued and delivered by the face after the call that
@@ -13,6 +13,12 @@ export interface Sink<O> {
   flush(): void;
   /** The core can take more input now; pull faces resume pulling. */
   wake(): void;
+  /**
+   * True while the source delivers synchronously inside the subscription call (an array, `of`,
+   * `range`): such values are already in memory, so queueing references to them costs little and a
+   * push queue's bound does not apply to them.
+   */
+  readonly synchronous: boolean;
 }
 
 /**
@@ -32,39 +38,15 @@ export interface Core<I> {
   dispose(): void;
   /**
    * For pull faces: may another input be pulled now? `demand` is true while the consumer waits for
-   * an output and none is queued.
+   * an output and none is queued; `backlog` is the number of outputs not yet taken by the consumer.
    */
-  accepts(demand: boolean): boolean;
-  /** The feedback link this core hands to its own upstream, if it wants to give feedback. */
-  readonly upstreamLink?: Link;
+  accepts(demand: boolean, backlog: number): boolean;
 }
 
-/** What a face needs to know to run an operator. */
-export interface OperatorSpec<I, O, P> {
-  /**
-   * Create the core for one subscription. `link` is the feedback channel from a tokenbatch operator
-   * downstream; it is undefined when a plain subscriber consumes the operator's public values.
-   */
-  create: (sink: Sink<O>, link: Link | undefined) => Core<I>;
-  /**
-   * Turn a value from a plain (non-tokenbatch) source into the core's input. `numbering.next` is the
-   * next free item number of this subscription; adopt takes as many numbers as the value has items.
-   */
-  adopt: (value: unknown, numbering: Numbering) => I;
-  /** What a plain subscriber sees of an output, or {@link HIDDEN} for chain-only events. */
-  reveal: (output: O) => P | typeof HIDDEN;
+/** What a face needs to run an operator: a core per subscription. */
+export interface OperatorSpec<I, O> {
+  create: (sink: Sink<O>) => Core<I>;
 }
-
-/** The item counter of one subscription: the first tokenbatch operator in a chain numbers items. */
-export interface Numbering {
-  next: number;
-}
-
-/** Returned by {@link OperatorSpec.reveal} for outputs that only the chain sees. */
-export const HIDDEN: unique symbol = Symbol('tokenbatch.hidden');
-
-/** Identity reveal for chain subscriptions. */
-export const revealAll = <O>(output: O): O => output;
 
 /**
  * The lifecycle every core shares: once it has completed, failed or been disposed it emits nothing
@@ -76,7 +58,7 @@ export abstract class CoreBase<I> implements Core<I> {
 
   abstract push(input: I): void;
   abstract end(): void;
-  abstract accepts(demand: boolean): boolean;
+  abstract accepts(demand: boolean, backlog: number): boolean;
 
   fail(error: unknown): void {
     this.terminate(error);
@@ -84,16 +66,6 @@ export abstract class CoreBase<I> implements Core<I> {
 
   dispose(): void {
     this.done = true;
-  }
-
-  /**
-   * The item in `input`, or undefined after passing `input` on: chain events meant for operators
-   * further down (duplicate notices, item failures, batches) go straight through.
-   */
-  protected itemOf<T>(input: unknown): Envelope<T> | undefined {
-    if (input instanceof Envelope) return input as Envelope<T>;
-    this.sink.emit(input);
-    return undefined;
   }
 
   /** Complete, unless already finished. */
@@ -111,3 +83,10 @@ export abstract class CoreBase<I> implements Core<I> {
     this.sink.flush();
   }
 }
+
+/** Whether a value is an item that travels without being sent (a duplicate or a failed item). */
+export function isSkipped<T>(value: unknown): value is Skipped<T> {
+  const kind = kindOf(value);
+  return kind === 'duplicate' || kind === 'failed';
+}
+

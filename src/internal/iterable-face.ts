@@ -1,23 +1,20 @@
 import { AsyncIterableX } from 'ix/asynciterable/asynciterablex';
-import { CHAIN, isChainSource, type Link } from './chain.js';
-import { HIDDEN, revealAll, type Core, type OperatorSpec, type Sink } from './core.js';
+import type { Core, OperatorSpec, Sink } from './core.js';
+import { Deque } from './deque.js';
 
 /**
- * An async iterable of an operator's public values that also offers the operator's raw events to a
- * tokenbatch operator downstream. An ix `AsyncIterableX`, so `.pipe()` chains it further.
+ * An async iterable of an operator's values. An ix `AsyncIterableX`, so `.pipe()` chains it further.
  */
-export class ChainAsyncIterable<P, O> extends AsyncIterableX<P> {
-  readonly [CHAIN]: (link: Link) => AsyncIterable<O>;
+class OperatorIterable<O> extends AsyncIterableX<O> {
   readonly #source: AsyncIterable<unknown>;
-  readonly #spec: OperatorSpec<unknown, O, P>;
-  constructor(source: AsyncIterable<unknown>, spec: OperatorSpec<unknown, O, P>) {
+  readonly #spec: OperatorSpec<unknown, O>;
+  constructor(source: AsyncIterable<unknown>, spec: OperatorSpec<unknown, O>) {
     super();
     this.#source = source;
     this.#spec = spec;
-    this[CHAIN] = (link) => ({ [Symbol.asyncIterator]: () => new PullRunner<unknown, O, O>(source, spec, link, revealAll) });
   }
-  [Symbol.asyncIterator](): AsyncIterator<P> {
-    return new PullRunner<unknown, O, P>(this.#source, this.#spec, undefined, this.#spec.reveal);
+  [Symbol.asyncIterator](): AsyncIterator<O> {
+    return new PullRunner<unknown, O>(this.#source, this.#spec);
   }
 }
 
@@ -27,8 +24,8 @@ export class ChainAsyncIterable<P, O> extends AsyncIterableX<P> {
  * holds no more than its operators' bounds. `return()` (a `break` in `for await`) disposes the
  * core, which aborts in-flight work and clears timers, and closes the source.
  */
-export function iterableOperator<I, O, P>(spec: OperatorSpec<I, O, P>): (source: AsyncIterable<unknown>) => ChainAsyncIterable<P, O> {
-  return (source) => new ChainAsyncIterable<P, O>(source, spec);
+export function iterableOperator<I, O>(spec: OperatorSpec<I, O>): (source: AsyncIterable<unknown>) => AsyncIterableX<O> {
+  return (source) => new OperatorIterable<O>(source, spec);
 }
 
 interface Waiter<V> {
@@ -36,20 +33,17 @@ interface Waiter<V> {
   reject(error: unknown): void;
 }
 
-class PullRunner<I, O, V> implements AsyncIterator<V> {
-  readonly #outputs: O[] = [];
-  readonly #waiters: Waiter<V>[] = [];
+class PullRunner<I, O> implements AsyncIterator<O> {
+  readonly #outputs = new Deque<O>();
+  readonly #waiters = new Deque<Waiter<O>>();
   readonly #core: Core<I>;
   readonly #iterator: AsyncIterator<unknown>;
-  readonly #adopt: (value: unknown) => I;
-  readonly #reveal: (output: O) => V | typeof HIDDEN;
   #terminal: { error: unknown } | 'complete' | undefined;
   #pulling = false;
   #sourceDone = false;
   #closed = false;
 
-  constructor(source: AsyncIterable<unknown>, spec: OperatorSpec<I, O, unknown>, link: Link | undefined, reveal: (output: O) => V | typeof HIDDEN) {
-    this.#reveal = reveal;
+  constructor(source: AsyncIterable<unknown>, spec: OperatorSpec<I, O>) {
     const sink: Sink<O> = {
       emit: (value) => {
         if (this.#terminal === undefined) this.#outputs.push(value);
@@ -62,26 +56,20 @@ class PullRunner<I, O, V> implements AsyncIterator<V> {
       },
       flush: () => this.#deliver(),
       wake: () => this.#pump(),
+      synchronous: false,
     };
-    this.#core = spec.create(sink, link);
-    const numbering = { next: 0 };
-    if (isChainSource(source)) {
-      this.#iterator = (source[CHAIN](this.#core.upstreamLink ?? {}) as AsyncIterable<unknown>)[Symbol.asyncIterator]();
-      this.#adopt = (value) => value as I;
-    } else {
-      this.#iterator = source[Symbol.asyncIterator]();
-      this.#adopt = (value) => spec.adopt(value, numbering);
-    }
+    this.#core = spec.create(sink);
+    this.#iterator = source[Symbol.asyncIterator]();
   }
 
-  next(): Promise<IteratorResult<V>> {
-    return new Promise<IteratorResult<V>>((resolve, reject) => {
+  next(): Promise<IteratorResult<O>> {
+    return new Promise<IteratorResult<O>>((resolve, reject) => {
       this.#waiters.push({ resolve, reject });
       this.#deliver();
     });
   }
 
-  async return(): Promise<IteratorResult<V>> {
+  async return(): Promise<IteratorResult<O>> {
     this.#close();
     return { done: true, value: undefined };
   }
@@ -90,7 +78,7 @@ class PullRunner<I, O, V> implements AsyncIterator<V> {
     if (this.#closed) return;
     this.#closed = true;
     this.#core.dispose();
-    for (const waiter of this.#waiters.splice(0)) waiter.resolve({ done: true, value: undefined });
+    for (let waiter = this.#waiters.shift(); waiter; waiter = this.#waiters.shift()) waiter.resolve({ done: true, value: undefined });
     if (!this.#sourceDone) {
       this.#sourceDone = true;
       // The source may be mid-pull; its own return() settles when it can. Its failure while closing
@@ -103,19 +91,18 @@ class PullRunner<I, O, V> implements AsyncIterator<V> {
   #deliver(): void {
     while (this.#waiters.length > 0 && !this.#closed) {
       if (this.#outputs.length > 0) {
-        const shown = this.#reveal(this.#outputs.shift() as O);
-        if (shown !== HIDDEN) (this.#waiters.shift() as Waiter<V>).resolve({ done: false, value: shown });
+        (this.#waiters.shift() as Waiter<O>).resolve({ done: false, value: this.#outputs.shift() as O });
         continue;
       }
       const terminal = this.#terminal;
       if (terminal === undefined) break;
-      const waiters = this.#waiters.splice(0);
+      const first = this.#waiters.shift() as Waiter<O>;
+      const rest: Waiter<O>[] = [];
+      for (let waiter = this.#waiters.shift(); waiter; waiter = this.#waiters.shift()) rest.push(waiter);
       this.#close();
-      if (terminal === 'complete') for (const waiter of waiters) waiter.resolve({ done: true, value: undefined });
-      else {
-        (waiters.shift() as Waiter<V>).reject(terminal.error);
-        for (const waiter of waiters) waiter.resolve({ done: true, value: undefined });
-      }
+      if (terminal === 'complete') first.resolve({ done: true, value: undefined });
+      else first.reject(terminal.error);
+      for (const waiter of rest) waiter.resolve({ done: true, value: undefined });
       return;
     }
     this.#pump();
@@ -124,7 +111,7 @@ class PullRunner<I, O, V> implements AsyncIterator<V> {
   #pump(): void {
     if (this.#pulling || this.#sourceDone || this.#closed || this.#terminal !== undefined) return;
     const demand = this.#waiters.length > 0 && this.#outputs.length === 0;
-    if (!this.#core.accepts(demand)) return;
+    if (!this.#core.accepts(demand, this.#outputs.length)) return;
     this.#pulling = true;
     let pull: Promise<IteratorResult<unknown>>;
     try {
@@ -140,7 +127,7 @@ class PullRunner<I, O, V> implements AsyncIterator<V> {
           if (result.done) {
             this.#sourceDone = true;
             this.#core.end();
-          } else this.#core.push(this.#adopt(result.value));
+          } else this.#core.push(result.value as I);
         });
       },
       (error: unknown) => {

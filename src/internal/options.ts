@@ -65,3 +65,91 @@ function describe(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   return typeof value;
 }
+
+/**
+ * Reads one operator's options: every key must be known (a typo such as `maxWait` is rejected with
+ * a suggestion rather than silently ignored), and every message names the operator and the option.
+ */
+export class OptionReader {
+  readonly raw: Record<string, unknown>;
+  constructor(
+    readonly operator: string,
+    raw: unknown,
+    keys: readonly string[],
+    /** The path of these options inside the operator's, for nested objects (`'retry'`). */
+    readonly path = '',
+  ) {
+    const label = path === '' ? operator : `${operator}: ${path}`;
+    if (raw === undefined) raw = {};
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new TypeError(`${label}: expected an options object, got ${describe(raw)}`);
+    this.raw = raw as Record<string, unknown>;
+    for (const key of Object.keys(this.raw)) {
+      if (keys.includes(key)) continue;
+      const near = closest(key, keys);
+      const name = path === '' ? key : `${path}.${key}`;
+      throw new TypeError(`${operator}: unknown option '${name}'${near ? ` (did you mean '${near}'?)` : ` (known: ${keys.join(', ')})`}`);
+    }
+  }
+
+  /** `operator: path.key`, the name an error message gives an option. */
+  name(key: string): string {
+    return `${this.operator}: ${this.path === '' ? key : `${this.path}.${key}`}`;
+  }
+  positive(key: string, options?: { integer?: boolean; min?: number }): number {
+    if (this.raw[key] === undefined) throw new TypeError(`${this.name(key)} is required`);
+    return positiveNumber(this.raw[key], this.name(key), options);
+  }
+  optionalPositive(key: string, options?: { integer?: boolean; min?: number }): number | undefined {
+    return optionalPositive(this.raw[key], this.name(key), options);
+  }
+  nonNegative(key: string, fallback: number): number {
+    return nonNegative(this.raw[key], this.name(key), fallback);
+  }
+  oneOf<const V extends string>(key: string, allowed: readonly V[], fallback: V): V {
+    return oneOf(this.raw[key], this.name(key), allowed, fallback);
+  }
+  fn<F extends (...args: never[]) => unknown>(key: string): F | undefined {
+    return optionalFunction<F>(this.raw[key], this.name(key));
+  }
+  bool(key: string, fallback: boolean): boolean {
+    const value = this.raw[key];
+    if (value === undefined) return fallback;
+    if (typeof value !== 'boolean') throw new TypeError(`${this.name(key)}: expected true or false, got ${describe(value)}`);
+    return value;
+  }
+  scheduler(key = 'scheduler'): SchedulerLike {
+    return scheduler(this.raw[key], this.name(key));
+  }
+  /** A nested options object, read with the same rules. */
+  nested(key: string, keys: readonly string[]): OptionReader {
+    return new OptionReader(this.operator, this.raw[key], keys, this.path === '' ? key : `${this.path}.${key}`);
+  }
+}
+
+/** The known key nearest to a mistyped one, if any is near enough to suggest. */
+function closest(key: string, keys: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1;
+  for (const candidate of keys) {
+    if (candidate.toLowerCase() === key.toLowerCase()) return candidate;
+    const distance = candidate.startsWith(key) || key.startsWith(candidate) ? Math.min(2, editDistance(key, candidate)) : editDistance(key, candidate);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance, two rows. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
+}

@@ -1,50 +1,37 @@
-import { Observable, Subscription } from 'rxjs';
-import { CHAIN, isChainSource, type Link } from './chain.js';
-import { HIDDEN, revealAll, type OperatorSpec, type Sink } from './core.js';
+import { Observable, type OperatorFunction } from 'rxjs';
+import { Inlet } from './inlet.js';
+import type { OperatorSpec, Sink } from './core.js';
+import { Deque } from './deque.js';
 
 type Terminal = { error: unknown } | 'complete';
-
-/**
- * An Observable of an operator's public values that also offers the operator's raw events to a
- * tokenbatch operator downstream.
- */
-export class ChainObservable<P, O> extends Observable<P> {
-  readonly [CHAIN]: (link: Link) => Observable<O>;
-  constructor(source: Observable<unknown>, spec: OperatorSpec<unknown, O, P>) {
-    super((subscriber) => run(source, spec, undefined, subscriber, spec.reveal));
-    this[CHAIN] = (link) => new Observable<O>((subscriber) => run(source, spec, link, subscriber, revealAll));
-  }
-}
 
 /**
  * The RxJS face of an operator: lazy until subscribed, one core per subscription, teardown disposes
  * the core (its timers and in-flight work) and unsubscribes from the source.
  */
-export function rxOperator<I, O, P>(spec: OperatorSpec<I, O, P>): (source: Observable<unknown>) => ChainObservable<P, O> {
-  return (source) => new ChainObservable<P, O>(source, spec);
+export function rxOperator<I, O>(spec: OperatorSpec<I, O>): OperatorFunction<unknown, O> {
+  return (source) => new Observable<O>((subscriber) => run(source, spec, subscriber));
 }
 
-function run<I, O, V>(
+function run<I, O>(
   source: Observable<unknown>,
-  spec: OperatorSpec<I, O, unknown>,
-  link: Link | undefined,
-  subscriber: { next(value: V): void; error(error: unknown): void; complete(): void; readonly closed: boolean },
-  reveal: (output: O) => V | typeof HIDDEN,
+  spec: OperatorSpec<I, O>,
+  subscriber: { next(value: O): void; error(error: unknown): void; complete(): void; readonly closed: boolean },
 ): () => void {
-  const queue: O[] = [];
+  const queue = new Deque<O>();
   let terminal: Terminal | undefined;
   let draining = false;
   let finished = false;
-  // A holder, so that a shutdown during a synchronous subscribe also closes what subscribe returns.
-  const upstream = new Subscription();
+  let synchronous = true;
 
   const deliver = (): void => {
     if (draining) return;
     draining = true;
     try {
       while (queue.length > 0 && !finished) {
-        const shown = reveal(queue.shift() as O);
-        if (shown !== HIDDEN) subscriber.next(shown);
+        subscriber.next(queue.shift() as O);
+        // The consumer went away inside next (take, an error downstream): stop the source now.
+        if (subscriber.closed) shutdown();
       }
       if (terminal !== undefined && !finished) {
         shutdown();
@@ -68,17 +55,15 @@ function run<I, O, V>(
     },
     flush: deliver,
     wake: () => {},
+    get synchronous() {
+      return synchronous;
+    },
   };
 
-  const core = spec.create(sink, link);
-  const shutdown = (): void => {
-    if (finished) return;
-    finished = true;
-    upstream.unsubscribe();
-    core.dispose();
-  };
+  const core = spec.create(sink);
   // A throwing core is a bug, but it must still reach the subscriber rather than vanish.
   const guard = (step: () => void): void => {
+    if (finished) return;
     try {
       step();
     } catch (error) {
@@ -86,24 +71,18 @@ function run<I, O, V>(
     }
     deliver();
   };
-  const numbering = { next: 0 };
-  const input: Observable<unknown> = isChainSource(source) ? (source[CHAIN](core.upstreamLink ?? {}) as Observable<unknown>) : source;
-  const adopt = isChainSource(source) ? (value: unknown) => value as I : (value: unknown) => spec.adopt(value, numbering);
-  upstream.add(
-    input.subscribe({
-    next: (value) => {
-      if (finished) return;
-      guard(() => core.push(adopt(value)));
-    },
-    error: (error: unknown) => {
-      if (finished) return;
-      guard(() => core.fail(error));
-    },
-    complete: () => {
-      if (finished) return;
-      guard(() => core.end());
-    },
-  }),
+  const inlet = new Inlet<unknown>(
+    (value) => guard(() => core.push(value as I)),
+    (error) => guard(() => core.fail(error)),
+    () => guard(() => core.end()),
   );
+  function shutdown(): void {
+    if (finished) return;
+    finished = true;
+    inlet.unsubscribe();
+    core.dispose();
+  }
+  source.subscribe(inlet);
+  synchronous = false;
   return shutdown;
 }

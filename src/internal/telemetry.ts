@@ -54,7 +54,12 @@ export interface TelemetrySettings {
 export function telemetrySettings(raw: TelemetryOptions | false | undefined, name = 'telemetry'): TelemetrySettings {
   if (raw === false) return { tracer: undefined, meter: undefined, recordText: false, enabled: false };
   if (raw !== undefined && (typeof raw !== 'object' || raw === null)) throw new TypeError(`${name}: expected { tracer?, meter?, recordText? } or false`);
-  return { tracer: raw?.tracer, meter: raw?.meter, recordText: raw?.recordText === true, enabled: true };
+  if (raw === undefined) return { tracer: undefined, meter: undefined, recordText: false, enabled: true };
+  for (const key of Object.keys(raw)) {
+    if (!['tracer', 'meter', 'recordText'].includes(key)) throw new TypeError(`${name}: unknown option '${key}' (known: tracer, meter, recordText)`);
+  }
+  if (raw.recordText !== undefined && typeof raw.recordText !== 'boolean') throw new TypeError(`${name}.recordText: expected true or false`);
+  return { tracer: raw.tracer, meter: raw.meter, recordText: raw.recordText === true, enabled: true };
 }
 
 interface Instruments {

@@ -1,9 +1,10 @@
 import type { OperatorFunction, SchedulerLike, Subscription } from 'rxjs';
-import { DuplicateNotice, Envelope, ItemFailure, type Link } from '../internal/chain.js';
-import { CoreBase, HIDDEN, type OperatorSpec, type Sink } from '../internal/core.js';
+import { asEnvelope, DuplicateNotice, type Envelope, ItemFailure, kindOf, type Numbering } from '../internal/chain.js';
+import { CoreBase, isSkipped, type OperatorSpec, type Sink } from '../internal/core.js';
 import { itemAsText, TokenMeter, type TextOf } from '../tokens/meter.js';
 import { getTokenizer } from '../tokens/tokenizers.js';
-import { oneOf, optionalFunction, optionalPositive, requireObject, scheduler as schedulerOption } from '../internal/options.js';
+import { OptionReader } from '../internal/options.js';
+import type { ChainItem } from '../types.js';
 import { rxOperator } from '../internal/rx-face.js';
 import { createEmbeddingIndex, type EmbeddingIndex, type Vector } from '../internal/similarity/embedding-index.js';
 import { createSimilarityIndex, type SimilarityIndex } from '../internal/similarity/text-index.js';
@@ -52,6 +53,8 @@ export interface DedupeSimilarOptions<T> {
   telemetry?: TelemetryOptions | false;
 }
 
+const DEDUPE_KEYS = ['method', 'threshold', 'maxEntries', 'ttlMs', 'text', 'embed', 'embedBatch', 'onDuplicate', 'shingleSize', 'numPerm', 'seed', 'scheduler', 'telemetry'];
+
 interface Settings<T> {
   method: 'exact' | 'minhash' | 'embedding';
   /** Reads items' text (the tokenizer is never used here). */
@@ -73,7 +76,7 @@ interface Settings<T> {
  */
 class DedupeCore<T> extends CoreBase<unknown> {
   readonly #settings: Settings<T>;
-  readonly #chained: boolean;
+  readonly #numbering: Numbering = { next: 0 };
   readonly #telemetry: Telemetry;
   readonly #textIndex: SimilarityIndex | undefined;
   readonly #vectorIndex: EmbeddingIndex | undefined;
@@ -84,10 +87,9 @@ class DedupeCore<T> extends CoreBase<unknown> {
   #timer: Subscription | undefined;
   #ended = false;
 
-  constructor(settings: Settings<T>, sink: Sink<unknown>, link: Link | undefined) {
+  constructor(settings: Settings<T>, sink: Sink<unknown>) {
     super(sink);
     this.#settings = settings;
-    this.#chained = link !== undefined;
     this.#telemetry = new Telemetry(settings.telemetry, 'dedupe');
     this.#textIndex = settings.newTextIndex?.();
     this.#vectorIndex = settings.newEmbeddingIndex?.();
@@ -99,15 +101,16 @@ class DedupeCore<T> extends CoreBase<unknown> {
 
   push(input: unknown): void {
     if (this.done) return;
-    const envelope = this.itemOf<T>(input);
-    if (!envelope) return;
+    // Skipped items and batches are for operators further down.
+    if (isSkipped(input) || kindOf(input) === 'batch') return this.sink.emit(input);
+    const envelope = asEnvelope<T>(input, this.#numbering, this.#settings.scheduler.now());
     this.#telemetry.itemsIn(1);
     let text: string;
     try {
       text = this.#settings.meter.text(envelope);
     } catch (error) {
-      if (this.#chained) this.sink.emit(new ItemFailure(envelope, error));
-      else this.terminate(error);
+      // An item without text fails alone: it goes down as a failed item, the stream goes on.
+      this.sink.emit(new ItemFailure(envelope, error));
       return;
     }
     if (this.#textIndex) this.#decide(envelope, this.#textIndex.prepare(text), (prepared, now) => this.#textIndex?.match(prepared, now), (prepared, now) => this.#textIndex?.add(envelope.index, prepared, now));
@@ -133,8 +136,7 @@ class DedupeCore<T> extends CoreBase<unknown> {
     let found = match(key, now);
     while (found) {
       const representative = this.#representatives.get(found.id);
-      const failed = representative?.outcome !== undefined && !representative.outcome.ok;
-      if (representative && !failed) break;
+      if (representative && !representative.failed) break;
       // A representative whose request failed is not remembered as a result.
       this.#forget(found.id);
       found = match(key, now);
@@ -232,59 +234,64 @@ class DedupeCore<T> extends CoreBase<unknown> {
 }
 
 /** The operator's logic for both faces. */
-export function dedupeSimilarSpec<T>(options: DedupeSimilarOptions<T> = {}): OperatorSpec<unknown, unknown, T> {
-  requireObject(options, 'dedupeSimilar');
-  const method = oneOf(options.method, 'method', ['exact', 'minhash', 'embedding'], 'minhash');
-  const maxEntries = optionalPositive(options.maxEntries, 'maxEntries', { integer: true, min: 1 }) ?? 10_000;
-  const ttlMs = optionalPositive(options.ttlMs, 'ttlMs');
-  const embed = optionalFunction<NonNullable<DedupeSimilarOptions<T>['embed']>>(options.embed, 'embed');
-  if (method === 'embedding' && !embed) throw new TypeError("embed: required with method 'embedding', a function (texts, signal) => Promise<vectors>");
-  const embedBatch = options.embedBatch === undefined ? {} : (requireObject(options.embedBatch, 'embedBatch') as NonNullable<DedupeSimilarOptions<T>['embedBatch']>);
+export function dedupeSimilarSpec<T>(raw: DedupeSimilarOptions<T> = {}): OperatorSpec<unknown, ChainItem<T>> {
+  const options = new OptionReader('dedupeSimilar', raw, DEDUPE_KEYS);
+  const method = options.oneOf('method', ['exact', 'minhash', 'embedding'], 'minhash');
+  const maxEntries = options.optionalPositive('maxEntries', { integer: true, min: 1 }) ?? 10_000;
+  const ttlMs = options.optionalPositive('ttlMs');
+  const embed = options.fn<NonNullable<DedupeSimilarOptions<T>['embed']>>('embed');
+  if (method === 'embedding' && !embed) throw new TypeError("dedupeSimilar: embed: required with method 'embedding', a function (texts, signal) => Promise<vectors>");
+  const embedBatch = options.nested('embedBatch', ['maxItems', 'maxWaitMs']);
   let newTextIndex: (() => SimilarityIndex) | undefined;
   let newEmbeddingIndex: (() => EmbeddingIndex) | undefined;
   if (method === 'embedding') {
-    const threshold = optionalPositive(options.threshold, 'threshold') ?? 0.95;
-    if (threshold > 1) throw new RangeError(`threshold: expected a number in (0, 1], got ${threshold}`);
+    const threshold = options.optionalPositive('threshold') ?? 0.95;
+    if (threshold > 1) throw new RangeError(`dedupeSimilar: threshold: expected a number in (0, 1], got ${threshold}`);
     createEmbeddingIndex({ threshold, maxEntries, ttlMs }); // validates now, at creation
     newEmbeddingIndex = () => createEmbeddingIndex({ threshold, maxEntries, ttlMs });
   } else {
     const indexOptions = {
       method,
-      threshold: method === 'exact' ? undefined : options.threshold,
+      threshold: method === 'exact' ? undefined : (options.raw.threshold as number | undefined),
       maxEntries,
       ttlMs,
-      shingleSize: options.shingleSize,
-      numPerm: options.numPerm,
-      seed: options.seed,
+      shingleSize: options.raw.shingleSize as number | undefined,
+      numPerm: options.raw.numPerm as number | undefined,
+      seed: options.raw.seed as number | undefined,
     };
-    createSimilarityIndex(indexOptions); // validates now, at creation
+    try {
+      createSimilarityIndex(indexOptions); // validates now, at creation
+    } catch (error) {
+      if (error instanceof Error) error.message = `dedupeSimilar: ${error.message}`;
+      throw error;
+    }
     newTextIndex = () => createSimilarityIndex(indexOptions);
   }
   const settings: Settings<T> = {
     method,
-    meter: new TokenMeter(optionalFunction<TextOf<T>>(options.text, 'text') ?? (itemAsText), getTokenizer('o200k_base')),
+    meter: new TokenMeter(options.fn<TextOf<T>>('text') ?? itemAsText, getTokenizer('o200k_base')),
     newTextIndex,
     newEmbeddingIndex,
     embed,
-    embedMaxItems: optionalPositive(embedBatch.maxItems, 'embedBatch.maxItems', { integer: true, min: 1 }) ?? 64,
-    embedMaxWaitMs: optionalPositive(embedBatch.maxWaitMs, 'embedBatch.maxWaitMs') ?? 50,
-    onDuplicate: optionalFunction(options.onDuplicate, 'onDuplicate'),
-    scheduler: schedulerOption(options.scheduler, 'scheduler'),
-    telemetry: telemetrySettings(options.telemetry),
+    embedMaxItems: embedBatch.optionalPositive('maxItems', { integer: true, min: 1 }) ?? 64,
+    embedMaxWaitMs: embedBatch.optionalPositive('maxWaitMs') ?? 50,
+    onDuplicate: options.fn('onDuplicate'),
+    scheduler: options.scheduler(),
+    telemetry: telemetrySettings(raw.telemetry, options.name('telemetry')),
   };
   if (method !== 'embedding') settings.embedMaxItems = Number.POSITIVE_INFINITY;
   return {
-    create: (sink, link) => new DedupeCore<T>(settings, sink, link),
-    adopt: (value, numbering) => new Envelope(numbering.next++, value as T, settings.scheduler.now()),
-    reveal: (output) => (output instanceof Envelope ? (output as Envelope<T>).item : HIDDEN),
+    create: (sink) => new DedupeCore<T>(settings, sink),
   };
 }
 
 /**
  * Suppresses near-duplicates: an item whose text is near-identical to a recent representative is
- * not sent downstream. In a tokenbatch chain it still gets its own outcome at the end, carrying its
- * representative's value (or error) and `duplicateOf`, never before that result exists. On a plain
- * stream it emits only representatives and reports duplicates through `onDuplicate` and metrics.
+ * not sent again. It emits each item numbered, as `{ kind: 'item', index, item }`, and each duplicate
+ * as `{ kind: 'duplicate', index, item, duplicateOf, similarity }`; the batching operators carry
+ * duplicates to `mergeBatches`, which gives each its representative's value (or error), with
+ * `duplicateOf`, never before that result exists. Used alone, keep the items with
+ * `filter((value) => value.kind === 'item')`; `onDuplicate` and metrics report the duplicates.
  *
  * Items are compared only with representatives (similarity is not transitive, so matches never
  * chain), within a window bounded by `maxEntries` and `ttlMs`. If a representative fails, its
@@ -302,6 +309,6 @@ export function dedupeSimilarSpec<T>(options: DedupeSimilarOptions<T> = {}): Ope
  * ).subscribe((outcome) => console.log(outcome.index, outcome.duplicateOf ?? '-', outcome.ok));
  * ```
  */
-export function dedupeSimilar<T>(options?: DedupeSimilarOptions<T>): OperatorFunction<T, T> {
+export function dedupeSimilar<T>(options?: DedupeSimilarOptions<T>): OperatorFunction<T | ChainItem<T>, ChainItem<T>> {
   return rxOperator(dedupeSimilarSpec(options));
 }

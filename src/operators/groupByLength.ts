@@ -1,18 +1,18 @@
 import type { OperatorFunction } from 'rxjs';
-import { BatchingCore, parseBatchRules, TokenBatch } from '../internal/batcher.js';
-import { Envelope } from '../internal/chain.js';
-import { HIDDEN, type OperatorSpec } from '../internal/core.js';
+import { BatchingCore } from '../batching/core.js';
+import { BATCH_KEYS, parseBatchRules, type BufferByTokensOptions } from '../batching/rules.js';
+import type { Envelope } from '../internal/chain.js';
+import type { OperatorSpec } from '../internal/core.js';
+import { OptionReader } from '../internal/options.js';
 import { rxOperator } from '../internal/rx-face.js';
-import type { Batch } from '../types.js';
-import type { BufferByTokensOptions } from './bufferByTokens.js';
+import type { Batch, ChainItem } from '../types.js';
 
 /**
- * Options of {@link groupByLength}: those of `bufferByTokens`, applied within each length bucket,
- * plus the bucket boundaries.
+ * Options of {@link groupByLength}: those of `bufferByTokens`, plus the bucket boundaries.
  *
  * @example
  * ```ts
- * const options: GroupByLengthOptions<string> = { maxTokens: 8192, maxItems: 64, maxWaitMs: 500, boundaries: [32, 128, 512, 2048] };
+ * const options: GroupByLengthOptions<string> = { maxTokens: 8192, maxItems: 64, maxWaitMs: 500, boundaries: [64, 256, 1024] };
  * ```
  */
 export interface GroupByLengthOptions<T> extends BufferByTokensOptions<T> {
@@ -24,7 +24,14 @@ export interface GroupByLengthOptions<T> extends BufferByTokensOptions<T> {
   boundaries?: readonly number[];
 }
 
-/** The default log-scale boundaries: 16, 32, 64, ... below maxTokens. */
+/**
+ * The default bucket boundaries of {@link groupByLength}: powers of two from 16 below `maxTokens`.
+ *
+ * @example
+ * ```ts
+ * logBoundaries(200); // [16, 32, 64, 128]
+ * ```
+ */
 export function logBoundaries(maxTokens: number): number[] {
   const boundaries: number[] = [];
   for (let boundary = 16; boundary < maxTokens; boundary *= 2) boundaries.push(boundary);
@@ -33,52 +40,42 @@ export function logBoundaries(maxTokens: number): number[] {
 
 function parseBoundaries(raw: unknown, maxTokens: number): number[] {
   if (raw === undefined) return logBoundaries(maxTokens);
-  if (!Array.isArray(raw)) throw new TypeError('boundaries: expected an array of increasing token counts');
+  if (!Array.isArray(raw)) throw new TypeError('groupByLength: boundaries: expected an array of increasing token counts');
   raw.forEach((value: unknown, i) => {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new RangeError(`boundaries: expected positive numbers, got ${String(value)} at ${i}`);
-    if (i > 0 && value <= (raw[i - 1] as number)) throw new RangeError('boundaries: expected strictly increasing numbers');
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new RangeError(`groupByLength: boundaries: expected positive numbers, got ${String(value)} at ${i}`);
+    if (i > 0 && value <= (raw[i - 1] as number)) throw new RangeError('groupByLength: boundaries: expected strictly increasing numbers');
   });
   return [...(raw as number[])];
 }
 
-/** The operator's logic for both faces: bufferByTokens' state machine with one open batch per bucket. */
-export function groupByLengthSpec<T>(options: GroupByLengthOptions<T>): OperatorSpec<unknown, unknown, Batch<T>> {
-  const rules = parseBatchRules<T>(options, 'groupByLength');
-  const boundaries = parseBoundaries(options.boundaries, rules.maxTokens);
+/** The operator's logic for both faces. */
+export function groupByLengthSpec<T>(options: GroupByLengthOptions<T>): OperatorSpec<unknown, Batch<T>> {
+  const reader = new OptionReader('groupByLength', options ?? null, [...BATCH_KEYS, 'boundaries']);
+  const rules = parseBatchRules<T>(reader);
+  const boundaries = parseBoundaries(reader.raw.boundaries, rules.maxTokens);
   const bucketOf = (envelope: Envelope<T>): number => {
     const tokens = rules.meter.exact(envelope);
     let bucket = 0;
     while (bucket < boundaries.length && tokens >= (boundaries[bucket] as number)) bucket++;
     return bucket;
   };
-  return {
-    create: (sink, link) => new BatchingCore<T>(rules, sink, link, 'group', boundaries.length + 1, bucketOf),
-    adopt: (value, numbering) => new Envelope(numbering.next++, value as T, rules.scheduler.now()),
-    reveal: (output) => (output instanceof TokenBatch ? (output as TokenBatch<T>) : HIDDEN),
-  };
+  return { create: (sink) => new BatchingCore<T>(rules, sink, 'group', boundaries.length + 1, bucketOf) };
 }
 
 /**
- * Batches items of similar length together: each item is routed by its token count to a length
- * bucket, and each bucket forms batches under the same rules as `bufferByTokens` (token budget,
- * item count, `maxWaitMs` counted from the batch's first item, flush on completion). Batches of
- * similar lengths waste less padding on models that pad to the longest input (embeddings, local
- * models), and fill context windows more evenly.
- *
- * Batches leave in the order they close, so items are reordered across buckets: `orderedResults`
- * at the end of the chain restores input order. No item waits longer than `maxWaitMs`.
+ * Batches items of similar length together: each item goes to its length bucket (by token count),
+ * and each bucket forms batches under the rules of `bufferByTokens` (tokens, items, `maxWaitMs`
+ * per bucket, flush at the end). Less padding for models that pad to the longest input, and fuller
+ * context windows. Batches leave as they close, so items are reordered across buckets;
+ * `orderedResults` restores input order. It reads what `bufferByTokens` reads.
  *
  * @example
  * ```ts
  * import { groupByLength, mergeBatches, orderedResults } from 'tokenbatch';
  *
- * documents$.pipe(
- *   groupByLength({ maxTokens: 8192, maxItems: 64, maxWaitMs: 500 }),
- *   mergeBatches(embedAll, { concurrency: 4 }),
- *   orderedResults(),
- * );
+ * documents$.pipe(groupByLength({ maxTokens: 8192, maxItems: 64, maxWaitMs: 500 }), mergeBatches(embedAll), orderedResults());
  * ```
  */
-export function groupByLength<T>(options: GroupByLengthOptions<T>): OperatorFunction<T, Batch<T>> {
+export function groupByLength<T>(options: GroupByLengthOptions<T>): OperatorFunction<T | ChainItem<T> | Batch<T>, Batch<T>> {
   return rxOperator(groupByLengthSpec(options));
 }

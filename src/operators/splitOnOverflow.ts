@@ -1,13 +1,14 @@
 import type { OperatorFunction } from 'rxjs';
-import { resolveTokenizer } from '../tokens/tokenizers.js';
+import { adoptBatch, type PlainRules } from '../batching/adopt.js';
+import type { TokenBatch } from '../batching/batch.js';
 import { ContextOverflowError } from '../errors.js';
-import { TokenBatch } from '../internal/batcher.js';
-import { Envelope, ItemFailure, type Link } from '../internal/chain.js';
-import { CoreBase, HIDDEN, type OperatorSpec, type Sink } from '../internal/core.js';
-import { itemAsText, TokenMeter, type TextOf } from '../tokens/meter.js';
-import { nonNegative, optionalFunction, optionalPositive, requireObject } from '../internal/options.js';
+import { type Envelope, ItemFailure, type Numbering, type Skipped } from '../internal/chain.js';
+import { CoreBase, type OperatorSpec, type Sink } from '../internal/core.js';
+import { OptionReader } from '../internal/options.js';
 import { rxOperator } from '../internal/rx-face.js';
 import type { ChunkOptions, SplitPolicy } from '../internal/splitting.js';
+import { itemAsText, TokenMeter, type TextOf } from '../tokens/meter.js';
+import { resolveTokenizer } from '../tokens/tokenizers.js';
 import type { Batch, TokenizerSpec } from '../types.js';
 
 /**
@@ -45,19 +46,18 @@ interface Settings {
   maxTokens: number | undefined;
   maxSplitDepth: number;
   chunk: SplitPolicy['chunk'];
-  meter: TokenMeter<unknown>;
-  batchOverheadTokens: number;
-  itemOverheadTokens: number;
+  plain: PlainRules<unknown>;
 }
+
+const KEYS = ['maxTokens', 'maxSplitDepth', 'chunk', 'text', 'tokenizer', 'batchOverheadTokens', 'itemOverheadTokens'];
 
 class SplitCore<T> extends CoreBase<unknown> {
   readonly #settings: Settings;
-  readonly #chained: boolean;
+  readonly #numbering: Numbering = { next: 0 };
 
-  constructor(settings: Settings, sink: Sink<unknown>, link: Link | undefined) {
+  constructor(settings: Settings, sink: Sink<unknown>) {
     super(sink);
     this.#settings = settings;
-    this.#chained = link !== undefined;
   }
 
   accepts(demand: boolean): boolean {
@@ -66,30 +66,39 @@ class SplitCore<T> extends CoreBase<unknown> {
 
   push(input: unknown): void {
     if (this.done) return;
-    if (!(input instanceof TokenBatch)) {
-      this.sink.emit(input); // duplicates and failures are for operators further down
-      return;
-    }
-    const batch = input as TokenBatch<T>;
+    const batch = adoptBatch<T>(input, this.#numbering, 0, this.#settings.plain);
     const maxTokens = this.#settings.maxTokens ?? batch.maxTokens;
     const policy: SplitPolicy = { maxTokens, maxSplitDepth: this.#settings.maxSplitDepth, chunk: this.#settings.chunk };
-    try {
-      for (const [entries, oversize] of this.#fit(batch, maxTokens)) {
-        if (oversize && !policy.chunk) {
-          const entry = entries[0] as Envelope<T>;
-          const error = new ContextOverflowError(`item ${entry.index} has ${batch.meter.exact(entry)} tokens, more than fit in maxTokens (${maxTokens}) even alone, and no chunk option is set`);
-          if (this.#chained) this.sink.emit(new ItemFailure(entry, error));
-          else return this.terminate(error);
-        } else this.sink.emit(batch.regroup(entries, oversize, maxTokens, policy));
-      }
-    } catch (error) {
-      this.terminate(error);
+    const parts: [Envelope<T>[], boolean][] = [];
+    const skipped: Skipped<T>[] = [...batch.skipped];
+    for (const [entries, oversize] of this.#fit(batch, maxTokens, skipped)) {
+      if (oversize && !policy.chunk) {
+        const entry = entries[0] as Envelope<T>;
+        const error = new ContextOverflowError(`item ${entry.index} has ${batch.meter.exact(entry)} tokens, more than fit in maxTokens (${maxTokens}) even alone, and no chunk option is set`);
+        skipped.push(new ItemFailure(entry, error));
+      } else parts.push([entries, oversize]);
     }
+    // Skipped items ride with the first part, or go on in a batch of their own.
+    if (parts.length === 0) {
+      if (skipped.length > 0) this.sink.emit(batch.regroup([], false, maxTokens, policy, skipped));
+      return;
+    }
+    parts.forEach(([entries, oversize], i) => this.sink.emit(batch.regroup(entries, oversize, maxTokens, policy, i === 0 ? skipped : [])));
   }
 
-  /** Re-pack a batch in order into runs that fit `maxTokens`; a run of one that cannot is flagged oversize. */
-  *#fit(batch: TokenBatch<T>, maxTokens: number): Generator<[Envelope<T>[], boolean]> {
-    if (!Number.isFinite(maxTokens) || (batch.tokens <= maxTokens && !batch.oversize)) {
+  /**
+   * Re-pack a batch in order into runs that fit `maxTokens`; a run of one that cannot is flagged
+   * oversize; an item that cannot be measured joins `failed`.
+   */
+  *#fit(batch: TokenBatch<T>, maxTokens: number, failed: Skipped<T>[]): Generator<[Envelope<T>[], boolean]> {
+    if (batch.entries.length === 0) return;
+    let fits: boolean;
+    try {
+      fits = !Number.isFinite(maxTokens) || (batch.tokens <= maxTokens && !batch.oversize);
+    } catch {
+      fits = false; // some item cannot be measured: found below, item by item
+    }
+    if (fits) {
       yield [[...batch.entries], batch.oversize];
       return;
     }
@@ -97,7 +106,13 @@ class SplitCore<T> extends CoreBase<unknown> {
     let run: Envelope<T>[] = [];
     let total = batchOverheadTokens;
     for (const entry of batch.entries) {
-      const cost = meter.exact(entry) + itemOverheadTokens;
+      let cost: number;
+      try {
+        cost = meter.exact(entry) + itemOverheadTokens;
+      } catch (error) {
+        failed.push(new ItemFailure(entry, error));
+        continue;
+      }
       if (run.length > 0 && total + cost > maxTokens) {
         yield [run, false];
         run = [];
@@ -119,38 +134,33 @@ class SplitCore<T> extends CoreBase<unknown> {
 }
 
 /** The operator's logic for both faces. */
-export function splitOnOverflowSpec<T, R>(options: SplitOnOverflowOptions<T, R> = {}): OperatorSpec<unknown, unknown, Batch<T>> {
-  requireObject(options, 'splitOnOverflow');
+export function splitOnOverflowSpec<T, R>(raw: SplitOnOverflowOptions<T, R> = {}): OperatorSpec<unknown, Batch<T>> {
+  const options = new OptionReader('splitOnOverflow', raw, KEYS);
   let chunk: SplitPolicy['chunk'];
-  if (options.chunk !== undefined) {
-    const raw = requireObject(options.chunk, 'chunk') as unknown as ChunkOptions<T, R>;
-    const merge = optionalFunction<ChunkOptions<T, R>['merge']>(raw.merge, 'chunk.merge');
-    if (!merge) throw new TypeError('chunk.merge: required, a function (chunkResults, item) => result');
+  if (options.raw.chunk !== undefined) {
+    const chunkOptions = options.nested('chunk', ['overlapTokens', 'toItem', 'merge']);
+    const merge = chunkOptions.fn<ChunkOptions<T, R>['merge']>('merge');
+    if (!merge) throw new TypeError('splitOnOverflow: chunk.merge: required, a function (chunkResults, item) => result');
     chunk = {
-      overlapTokens: nonNegative(raw.overlapTokens, 'chunk.overlapTokens', 100),
-      toItem: (optionalFunction(raw.toItem, 'chunk.toItem') ?? ((text: string) => text)),
+      overlapTokens: chunkOptions.nonNegative('overlapTokens', 100),
+      toItem: chunkOptions.fn<(text: string) => unknown>('toItem') ?? ((text: string) => text),
       merge: merge as (results: unknown[], item: unknown) => unknown,
     };
   }
-  const textOf = optionalFunction<TextOf<unknown>>(options.text, 'text') ?? itemAsText;
+  const textOf = options.fn<TextOf<unknown>>('text') ?? itemAsText;
+  const maxTokens = options.optionalPositive('maxTokens');
   const settings: Settings = {
-    maxTokens: optionalPositive(options.maxTokens, 'maxTokens'),
-    maxSplitDepth: optionalPositive(options.maxSplitDepth, 'maxSplitDepth', { integer: true, min: 1 }) ?? 12,
+    maxTokens,
+    maxSplitDepth: options.optionalPositive('maxSplitDepth', { integer: true, min: 1 }) ?? 12,
     chunk,
-    meter: new TokenMeter(textOf, resolveTokenizer(options.tokenizer)),
-    batchOverheadTokens: nonNegative(options.batchOverheadTokens, 'batchOverheadTokens', 0),
-    itemOverheadTokens: nonNegative(options.itemOverheadTokens, 'itemOverheadTokens', 0),
-  };
-  return {
-    create: (sink, link) => new SplitCore<T>(settings, sink, link),
-    adopt: (value, numbering) => {
-      if (value instanceof TokenBatch) return value;
-      const items: readonly unknown[] = Array.isArray(value) ? value : [value];
-      const entries = items.map((item) => new Envelope(numbering.next++, item, 0));
-      return new TokenBatch(entries, -1, 'end', false, settings.maxTokens ?? Number.POSITIVE_INFINITY, settings.meter, settings.batchOverheadTokens, settings.itemOverheadTokens);
+    plain: {
+      meter: new TokenMeter(textOf, resolveTokenizer(options.raw.tokenizer as TokenizerSpec | undefined, options.name('tokenizer'))),
+      maxTokens: maxTokens ?? Number.POSITIVE_INFINITY,
+      batchOverheadTokens: options.nonNegative('batchOverheadTokens', 0),
+      itemOverheadTokens: options.nonNegative('itemOverheadTokens', 0),
     },
-    reveal: (output) => (output instanceof TokenBatch ? (output as TokenBatch<T>) : HIDDEN),
   };
+  return { create: (sink) => new SplitCore<T>(settings, sink) };
 }
 
 /**

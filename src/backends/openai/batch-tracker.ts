@@ -1,7 +1,7 @@
 import type OpenAI from 'openai';
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { AbortError, RateLimitError, TransientError } from '../../errors.js';
-import { isRetryable } from '../../internal/retry.js';
+import { isRetryable } from '../../retry.js';
 import { parseOutputLines, type OutputLine } from './batch-lines.js';
 import { classifyOpenAIError, OpenAIRequestError } from './errors.js';
 

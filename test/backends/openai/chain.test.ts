@@ -93,7 +93,7 @@ describe('openAIChat in the chain, against a scripted OpenAI-compatible server',
 
   it('fails a batch whose answer stays malformed with BatchRejectedError (isolated by bisection under the per-item contract)', async () => {
     const broken = () => reply.chat('this is not JSON at all');
-    const { outcomes } = await runChat(Array.from({ length: 40 }, () => broken), { maxAttempts: 2 });
+    const { outcomes } = await runChat(Array.from({ length: 60 }, () => broken), { maxAttempts: 2 });
     expectComplete(outcomes);
     expect(outcomes.every((outcome) => !outcome.ok && outcome.error instanceof BatchRejectedError)).toBe(true);
   });

@@ -127,7 +127,7 @@ describe('openAIChat', () => {
 
   it('names the input position of an unanswered item, not its place in the batch', async () => {
     server.enqueue(reply.chatResults([{ id: 1, result: 'A' }]), reply.chatResults([]));
-    const batch: Batch<string> = { items: ['a', 'b'], itemIndices: [40, 41], itemTokens: [1, 1], tokens: 2, index: 0, oversize: false, closeReason: 'end', maxTokens: 10, utilization: 0.2 };
+    const batch: Batch<string> = { items: ['a', 'b'], itemIndices: [40, 41], itemTokens: [1, 1], tokens: 2, index: 0, oversize: false, closeReason: 'end', maxTokens: 10, utilization: 0.2, skipped: [] };
     const results = await chat()(batch, makeContext().context);
     expect(results[0]).toBe('A');
     expect(results[1]).toMatchObject({ name: 'BatchResultMismatchError', itemIndex: 41 });

@@ -7,8 +7,8 @@ import {
   RateLimitError,
   TimeoutError,
   TransientError,
-} from '../errors.js';
-import { optionalFunction, optionalPositive, requireObject } from './options.js';
+} from './errors.js';
+import type { OptionReader } from './internal/options.js';
 
 /**
  * How `mergeBatches` retries a failed attempt. The only retry layer in a chain: turn provider SDKs'
@@ -59,14 +59,15 @@ export interface RetryPolicy {
   delay(attempt: number, error: Error): number;
 }
 
-export function retryPolicy(raw: RetryOptions | false | undefined): RetryPolicy {
-  if (raw === false) return { maxAttempts: 1, retryable: () => false, delay: () => 0 };
-  const options = raw === undefined ? {} : (requireObject(raw, 'retry') as RetryOptions);
-  const maxAttempts = optionalPositive(options.maxAttempts, 'retry.maxAttempts', { integer: true, min: 1 }) ?? 3;
-  const baseDelayMs = optionalPositive(options.baseDelayMs, 'retry.baseDelayMs') ?? 500;
-  const maxDelayMs = optionalPositive(options.maxDelayMs, 'retry.maxDelayMs') ?? 30_000;
-  const retryable = optionalFunction<(error: Error) => boolean>(options.retryable, 'retry.retryable') ?? isRetryable;
-  const random = optionalFunction<() => number>(options.random, 'retry.random') ?? Math.random;
+/** The retry policy of `mergeBatches` from its `retry` option (`false` for none). */
+export function retryPolicy(parent: OptionReader): RetryPolicy {
+  if (parent.raw.retry === false) return { maxAttempts: 1, retryable: () => false, delay: () => 0 };
+  const options = parent.nested('retry', ['maxAttempts', 'baseDelayMs', 'maxDelayMs', 'retryable', 'random']);
+  const maxAttempts = options.optionalPositive('maxAttempts', { integer: true, min: 1 }) ?? 3;
+  const baseDelayMs = options.optionalPositive('baseDelayMs') ?? 500;
+  const maxDelayMs = options.optionalPositive('maxDelayMs') ?? 30_000;
+  const retryable = options.fn<(error: Error) => boolean>('retryable') ?? isRetryable;
+  const random = options.fn<() => number>('random') ?? Math.random;
   return {
     maxAttempts,
     retryable,

@@ -1,7 +1,7 @@
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
-import { AbortError } from '../errors.js';
-import type { RateLimitHint } from '../types.js';
-import { optionalPositive, requireObject, scheduler as schedulerOption } from './options.js';
+import { AbortError } from './errors.js';
+import type { RateLimitHint } from './types.js';
+import { OptionReader } from './internal/options.js';
 
 /**
  * Options of {@link rateLimiter}.
@@ -86,11 +86,11 @@ interface Waiter {
  * ```
  */
 export function rateLimiter(options: RateLimiterOptions = {}): RateLimiter {
-  requireObject(options, 'rateLimiter');
-  const requestLimit = optionalPositive(options.requestsPerMinute, 'requestsPerMinute') ?? Number.POSITIVE_INFINITY;
-  const tokenLimit = optionalPositive(options.tokensPerMinute, 'tokensPerMinute') ?? Number.POSITIVE_INFINITY;
-  const windowMs = optionalPositive(options.windowMs, 'windowMs') ?? 60_000;
-  return new SlidingWindowLimiter(requestLimit, tokenLimit, windowMs, schedulerOption(options.scheduler, 'scheduler'));
+  const reader = new OptionReader('rateLimiter', options, ['requestsPerMinute', 'tokensPerMinute', 'windowMs', 'scheduler']);
+  const requestLimit = reader.optionalPositive('requestsPerMinute') ?? Number.POSITIVE_INFINITY;
+  const tokenLimit = reader.optionalPositive('tokensPerMinute') ?? Number.POSITIVE_INFINITY;
+  const windowMs = reader.optionalPositive('windowMs') ?? 60_000;
+  return new SlidingWindowLimiter(requestLimit, tokenLimit, windowMs, reader.scheduler());
 }
 
 class SlidingWindowLimiter implements RateLimiter {

@@ -1,7 +1,8 @@
-import type { Observable, Subscription } from 'rxjs';
+import type { Observable } from 'rxjs';
+import { Inlet } from './internal/inlet.js';
 import { AsyncIterableX } from 'ix/asynciterable/asynciterablex';
-import { QueueOverflowError } from '../errors.js';
-import { oneOf, optionalPositive } from './options.js';
+import { QueueOverflowError } from './errors.js';
+import { OptionReader } from './internal/options.js';
 
 /**
  * Options of {@link fromObservable}.
@@ -38,9 +39,10 @@ export interface FromObservableOptions {
  * ```
  */
 export function fromObservable<T>(observable: Observable<T>, options: FromObservableOptions = {}): AsyncIterableX<T> {
-  const maxBuffered = optionalPositive(options.maxBuffered, 'maxBuffered', { integer: true, min: 1 }) ?? 1024;
-  const overflow = oneOf(options.overflow, 'overflow', ['error', 'drop-oldest', 'drop-newest'], 'error');
-  const onDrop = options.onDrop;
+  const reader = new OptionReader('fromObservable', options, ['maxBuffered', 'overflow', 'onDrop']);
+  const maxBuffered = reader.optionalPositive('maxBuffered', { integer: true, min: 1 }) ?? 1024;
+  const overflow = reader.oneOf('overflow', ['error', 'drop-oldest', 'drop-newest'], 'error');
+  const onDrop = reader.fn<(value: unknown) => void>('onDrop');
   return new ObservableIterable(observable, maxBuffered, overflow, onDrop);
 }
 
@@ -58,7 +60,7 @@ class ObservableIterable<T> extends AsyncIterableX<T> {
     const buffer: T[] = [];
     const waiters: { resolve(result: IteratorResult<T>): void; reject(error: unknown): void }[] = [];
     let ended: { error: unknown } | 'complete' | undefined;
-    let subscription: Subscription | undefined;
+    let subscription: Inlet<T> | undefined;
     const settle = () => {
       while (waiters.length > 0 && buffer.length > 0) waiters.shift()?.resolve({ done: false, value: buffer.shift() as T });
       if (ended === undefined || buffer.length > 0) return;
@@ -77,8 +79,9 @@ class ObservableIterable<T> extends AsyncIterableX<T> {
     };
     const start = () => {
       if (subscription) return;
-      subscription = this.observable.subscribe({
-        next: (value) => {
+      // An Inlet, so that a synchronous source stops as soon as we finish, even inside subscribe.
+      subscription = new Inlet<T>(
+        (value) => {
           if (ended) return;
           if (waiters.length > 0) return waiters.shift()?.resolve({ done: false, value });
           if (buffer.length < this.maxBuffered) return void buffer.push(value);
@@ -89,10 +92,10 @@ class ObservableIterable<T> extends AsyncIterableX<T> {
           }
           finish({ error: new QueueOverflowError(`fromObservable: more than maxBuffered (${this.maxBuffered}) values waiting for the consumer`) });
         },
-        error: (error: unknown) => finish({ error }),
-        complete: () => finish('complete'),
-      });
-      if (ended) subscription.unsubscribe();
+        (error: unknown) => finish({ error }),
+        () => finish('complete'),
+      );
+      this.observable.subscribe(subscription);
     };
     return {
       next: () => {

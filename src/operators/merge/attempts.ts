@@ -1,0 +1,244 @@
+import type { SchedulerLike, Subscription } from 'rxjs';
+import type { TokenBatch } from '../../batching/batch.js';
+import { AbortError, BatchRejectedError, BatchResultMismatchError, ContextOverflowError, RateLimitError, TimeoutError, TokenbatchError } from '../../errors.js';
+import type { Envelope } from '../../internal/chain.js';
+import { asError } from '../../internal/error-utils.js';
+import { handlerResult } from '../../internal/handler-result.js';
+import type { AttemptFacts, AttemptSpan, Telemetry } from '../../internal/telemetry.js';
+import { scheduleAfter } from '../../internal/timers.js';
+import type { RateLimiter, RateLimitGrant } from '../../rateLimiter.js';
+import type { RetryPolicy } from '../../retry.js';
+import type { Batch, BatchHandler, HandlerContext } from '../../types.js';
+import { recoverOverflow } from '../split/recovery.js';
+import type { ItemResult } from './settlement.js';
+
+/** What the solver needs of mergeBatches' options. */
+export interface SolverSettings<T> {
+  readonly retry: RetryPolicy;
+  readonly timeoutMs: number | undefined;
+  readonly limiter: RateLimiter | undefined;
+  readonly estimateTokens: ((batch: Batch<T>) => number) | undefined;
+  readonly classifyError: ((error: unknown) => Error) | undefined;
+  readonly isolate: (error: Error) => boolean;
+  readonly scheduler: SchedulerLike;
+}
+
+/** The in-flight work of one subscription, so that stopping cancels all of it in one place. */
+export class Inflight {
+  readonly controllers = new Set<AbortController>();
+  readonly timers = new Set<Subscription>();
+  readonly sleepers = new Set<() => void>();
+  stopped = false;
+
+  /** Abort in-flight handlers, clear timers and wake sleepers. */
+  cancel(): void {
+    this.stopped = true;
+    for (const controller of this.controllers) controller.abort(new AbortError('the consumer went away'));
+    for (const timer of this.timers) timer.unsubscribe();
+    for (const wake of this.sleepers) wake();
+    this.controllers.clear();
+    this.timers.clear();
+    this.sleepers.clear();
+  }
+}
+
+/** Receives each item's result as soon as it is known. */
+export type Deliver<T> = (entries: readonly Envelope<T>[], results: readonly ItemResult[]) => void;
+
+type CallResult = { ok: true; values: ArrayLike<unknown> } | { ok: false; error: Error };
+
+/**
+ * Processes one batch until every item has a result:
+ * - a call that fails as a whole is retried (backoff, `retryAfterMs`) while the error is retryable;
+ * - a result array may hold an `Error` (or a hole) for an item: that item alone fails, and is retried
+ *   alone when the error is retryable, without re-sending its batch-mates;
+ * - a call refused because of some item (see `isolate`) is bisected until the items that fail
+ *   alone are found, about 2·log2(n) extra calls for one such item in n;
+ * - a context overflow goes to the overflow recovery of splitOnOverflow (halves, then chunks).
+ */
+export class Solver<T, R> {
+  constructor(
+    readonly handler: BatchHandler<T, R>,
+    readonly settings: SolverSettings<T>,
+    readonly telemetry: Telemetry,
+    readonly inflight: Inflight,
+  ) {}
+
+  /**
+   * `calls`: handler calls these items were already part of (reported as `attempts`); `tries`:
+   * attempts already spent on them from the retry budget (a bisection spends none).
+   */
+  async solve(unit: TokenBatch<T>, deliver: Deliver<T>, calls = 0, tries = 0): Promise<void> {
+    const { retry } = this.settings;
+    if (unit.oversize && unit.entries.length === 1 && unit.split?.chunk) {
+      const refusal = new ContextOverflowError(`item ${(unit.entries[0] as Envelope<T>).index} exceeds maxTokens (${unit.maxTokens}) even alone`);
+      return recoverOverflow(this, unit, refusal, deliver, calls);
+    }
+    for (;;) {
+      if (this.inflight.stopped) return;
+      tries++;
+      calls++;
+      const result = await this.#call(unit, tries);
+      if (this.inflight.stopped) return;
+      const depth = unit.splitDepth;
+      if (result.ok) {
+        const again: Envelope<T>[] = [];
+        let againError: Error | undefined;
+        const settled: Envelope<T>[] = [];
+        const results: ItemResult[] = [];
+        unit.entries.forEach((entry, i) => {
+          const value = result.values[i];
+          if (value !== undefined && !(value instanceof Error)) {
+            settled.push(entry);
+            results.push({ ok: true, value, attempts: calls, depth });
+            return;
+          }
+          const error =
+            value instanceof Error
+              ? this.#classify(value)
+              : new BatchResultMismatchError(`item ${entry.index}: the handler returned no result for it (a hole at position ${i})`, 1, 0, { itemIndex: entry.index });
+          if (tries < retry.maxAttempts && retry.retryable(error)) {
+            again.push(entry);
+            againError ??= error;
+          } else {
+            settled.push(entry);
+            results.push({ ok: false, error, attempts: calls, depth });
+          }
+        });
+        if (settled.length > 0) deliver(settled, results);
+        if (again.length === 0) return;
+        // Only the items that failed alone go again, in a smaller batch of their own.
+        this.telemetry.retried();
+        await this.sleep(retry.delay(tries, againError as Error));
+        unit = unit.regroup(again, false, unit.maxTokens, unit.split, []);
+        continue;
+      }
+      const error = result.error;
+      if (error instanceof ContextOverflowError && unit.split && depth < unit.split.maxSplitDepth) {
+        return recoverOverflow(this, unit, error, deliver, calls);
+      }
+      if (unit.entries.length > 1 && this.settings.isolate(error)) {
+        // Some item made the whole call fail: bisect, so that only the items that fail alone fail.
+        this.telemetry.split();
+        const middle = Math.ceil(unit.entries.length / 2);
+        const left = unit.regroup(unit.entries.slice(0, middle), false, unit.maxTokens, unit.split, []);
+        const right = unit.regroup(unit.entries.slice(middle), false, unit.maxTokens, unit.split, []);
+        await this.solve(left, deliver, calls, tries - 1);
+        await this.solve(right, deliver, calls, tries - 1);
+        return;
+      }
+      if (error instanceof RateLimitError && error.retryAfterMs !== undefined) this.settings.limiter?.pause(error.retryAfterMs);
+      if (tries >= retry.maxAttempts || !retry.retryable(error)) {
+        deliver(
+          unit.entries,
+          unit.entries.map(() => ({ ok: false, error, attempts: calls, depth })),
+        );
+        return;
+      }
+      this.telemetry.retried();
+      await this.sleep(retry.delay(tries, error));
+    }
+  }
+
+  /** One handler call: wait for the rate limiter, start the span and the timeout, check the answer's shape. */
+  async #call(unit: TokenBatch<T>, attempt: number): Promise<CallResult> {
+    const { limiter, timeoutMs, scheduler } = this.settings;
+    const controller = new AbortController();
+    this.inflight.controllers.add(controller);
+    let timer: Subscription | undefined;
+    let grant: RateLimitGrant | undefined;
+    let span: AttemptSpan | undefined;
+    const facts: AttemptFacts = {};
+    try {
+      if (limiter) {
+        const asked = scheduler.now();
+        grant = await limiter.acquire(this.#weight(unit), controller.signal);
+        if (scheduler.now() > asked) this.telemetry.rateLimitWaited();
+      }
+      // Cancelled while it waited its turn: the handler must not be called at all.
+      controller.signal.throwIfAborted();
+      span = this.telemetry.startAttempt(unit, attempt, scheduler.now());
+      if (timeoutMs !== undefined) {
+        timer = scheduleAfter(scheduler, timeoutMs, () => controller.abort(new TimeoutError(`attempt ${attempt} took longer than timeoutMs (${timeoutMs} ms)`)));
+        this.inflight.timers.add(timer);
+      }
+      const context: HandlerContext = {
+        signal: controller.signal,
+        attempt,
+        splitDepth: unit.splitDepth,
+        report: (reported) => {
+          if (reported.usage && grant) grant.settle(reported.usage.inputTokens + reported.usage.outputTokens);
+          if (reported.rateLimit) limiter?.observe(reported.rateLimit);
+          if (reported.usage) facts.usage = reported.usage;
+          if (reported.model) facts.model = reported.model;
+          if (reported.operation) facts.operation = reported.operation;
+        },
+      };
+      const running = span;
+      const values = await handlerResult(running.run(() => this.handler(unit, context)), controller.signal);
+      if (!isArrayLike(values) || values.length !== unit.entries.length) {
+        const received = isArrayLike(values) ? values.length : 0;
+        throw new BatchResultMismatchError(`the handler returned ${received} results for ${unit.entries.length} items`, unit.entries.length, received);
+      }
+      span.end(undefined, facts, scheduler.now());
+      span = undefined;
+      return { ok: true, values };
+    } catch (raw) {
+      const error = this.#classify(raw);
+      span?.end(error, facts, scheduler.now());
+      return { ok: false, error };
+    } finally {
+      if (timer) {
+        timer.unsubscribe();
+        this.inflight.timers.delete(timer);
+      }
+      this.inflight.controllers.delete(controller);
+    }
+  }
+
+  #weight(unit: TokenBatch<T>): number {
+    const estimate = this.settings.estimateTokens;
+    try {
+      return estimate ? estimate(unit) : unit.tokens;
+    } catch {
+      return 0;
+    }
+  }
+
+  #classify(raw: unknown): Error {
+    const classify = this.settings.classifyError;
+    if (classify && !(raw instanceof TokenbatchError)) {
+      try {
+        return asError(classify(raw));
+      } catch (error) {
+        return asError(error);
+      }
+    }
+    return asError(raw);
+  }
+
+  /** Wait `ms` on the scheduler; stopping wakes every sleeper at once. */
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        this.inflight.sleepers.delete(wake);
+        this.inflight.timers.delete(timer);
+        timer.unsubscribe();
+        resolve();
+      };
+      this.inflight.sleepers.add(wake);
+      const timer = scheduleAfter(this.settings.scheduler, ms, wake);
+      this.inflight.timers.add(timer);
+    });
+  }
+}
+
+/** The default `isolate`: errors that some item in the call can cause. */
+export function isIsolatable(error: Error): boolean {
+  return error instanceof BatchRejectedError || error instanceof BatchResultMismatchError || (error as { isolatable?: unknown }).isolatable === true;
+}
+
+function isArrayLike(value: unknown): value is ArrayLike<unknown> {
+  if (Array.isArray(value) || ArrayBuffer.isView(value)) return (value as ArrayLike<unknown>).length !== undefined;
+  return typeof value === 'object' && value !== null && typeof (value as { length?: unknown }).length === 'number' && typeof value !== 'function';
+}
