@@ -1,8 +1,7 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { BatchRejectedError, ContextOverflowError, QuotaExhaustedError, RateLimitError, TimeoutError, TransientError } from '../errors.js';
 import { handlerResult } from '../internal/handler-result.js';
-import { rejectUnknownKeys } from '../internal/option-keys.js';
-import { nonNegative, optionalPositive, requireObject, scheduler as schedulerOption } from '../internal/options.js';
+import { nonNegative, optionalPositive, OptionReader, requireObject, scheduler as schedulerOption } from '../internal/options.js';
 import type { Batch, BatchHandler, HandlerContext } from '../types.js';
 
 /**
@@ -120,7 +119,7 @@ export function withFallbacks<T, R>(
   if (typeof primary !== 'function') throw new TypeError('withFallbacks: primary: expected a batch handler (a function)');
   if (!Array.isArray(fallbacks) || fallbacks.length === 0) throw new TypeError('withFallbacks: fallbacks: expected a non-empty array of handlers');
   const raw = requireObject(options, 'withFallbacks') as WithFallbacksOptions;
-  rejectUnknownKeys(raw, KEYS, 'withFallbacks');
+  new OptionReader('withFallbacks', raw, KEYS);
   const defaults = reasons(raw.on, 'withFallbacks: on') ?? new Set<FallbackReason>(['quota', 'outage']);
   const outageAfter = optionalPositive(raw.outageAfterAttempts, 'withFallbacks: outageAfterAttempts', { integer: true, min: 1 }) ?? 2;
   const cooldownMs = nonNegative(raw.cooldownMs, 'withFallbacks: cooldownMs', 30_000);
@@ -134,7 +133,7 @@ export function withFallbacks<T, R>(
     ...fallbacks.map((fallback, i): Entry<T, R> => {
       if (typeof fallback === 'function') return { handler: fallback, on: defaults, model: undefined, coolUntil: 0, coolReason: undefined };
       const value = requireObject(fallback, `withFallbacks: fallbacks[${i}]`) as Partial<Fallback<T, R>>;
-      rejectUnknownKeys(value, ['handler', 'on', 'model'], `withFallbacks: fallbacks[${i}]`);
+      new OptionReader('withFallbacks', value, ['handler', 'on', 'model'], `fallbacks[${i}]`);
       if (typeof value.handler !== 'function') throw new TypeError(`withFallbacks: fallbacks[${i}].handler: expected a batch handler (a function)`);
       const on = reasons(value.on, `withFallbacks: fallbacks[${i}].on`) ?? defaults;
       return { handler: value.handler, on, model: label(value.model, `fallbacks[${i}].model`), coolUntil: 0, coolReason: undefined };

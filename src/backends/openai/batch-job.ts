@@ -4,8 +4,7 @@ import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import { AbortError, BatchRejectedError, BatchResultMismatchError } from '../../errors.js';
 import { abortError } from '../../internal/abort.js';
 import { itemTexts } from '../../internal/item-text.js';
-import { rejectUnknownKeys } from '../../internal/option-keys.js';
-import { optionalFunction, optionalPositive, requireObject, scheduler as schedulerOption } from '../../internal/options.js';
+import { optionalFunction, optionalPositive, OptionReader, requireObject, scheduler as schedulerOption } from '../../internal/options.js';
 import type { Batch, HandlerContext } from '../../types.js';
 import { BATCH_FILE_LIMITS, customIdOf, InputFile, lineError, requestLine, type OutputLine } from './batch-lines.js';
 import { batchJobFileStore, type BatchJobState, type BatchJobStore } from './batch-state.js';
@@ -175,7 +174,7 @@ const OWNER = 'openAIBatchJob';
  */
 export function openAIBatchJob<T = string, R = string>(options: OpenAIBatchJobOptions<T, R>): OpenAIBatchJob<T, R> {
   const raw = requireObject(options, OWNER) as Partial<OpenAIBatchJobOptions<T, R>>;
-  rejectUnknownKeys(raw, JOB_KEYS, OWNER);
+  new OptionReader(OWNER, raw, JOB_KEYS);
   return new BatchJob<T, R>(raw);
 }
 

@@ -1,7 +1,6 @@
 import { BatchRejectedError, BatchResultMismatchError } from '../../errors.js';
 import { itemTexts } from '../../internal/item-text.js';
-import { rejectUnknownKeys } from '../../internal/option-keys.js';
-import { requireObject } from '../../internal/options.js';
+import { OptionReader, requireObject } from '../../internal/options.js';
 import type { Batch, HandlerContext } from '../../types.js';
 import { CHAT_REQUEST_KEYS, chatRequest, chatSettings, readChatAnswer, type ChatReading, type ChatRequestOptions } from './chat-protocol.js';
 import { call, CONNECTION_KEYS, makeClient, type OpenAIConnectionOptions, type RequestOptions } from './client.js';
@@ -70,7 +69,7 @@ export function openAIChat<T = string, R = string>(
   options: OpenAIChatOptions<T, R>,
 ): (batch: Batch<T>, context: HandlerContext) => Promise<readonly R[]> {
   const raw = requireObject(options, 'openAIChat') as Partial<OpenAIChatOptions<T, R>>;
-  rejectUnknownKeys(raw, CHAT_KEYS, 'openAIChat');
+  new OptionReader('openAIChat', raw, CHAT_KEYS);
   const settings = chatSettings<T, R>(raw, 'openAIChat');
   if (raw.repair !== undefined && typeof raw.repair !== 'boolean') throw new TypeError('openAIChat: repair: expected a boolean');
   const repair = raw.repair ?? true;

@@ -1,8 +1,7 @@
 import type OpenAI from 'openai';
 import { BatchResultMismatchError, ContextOverflowError, InvalidItemError } from '../../errors.js';
 import { itemTexts } from '../../internal/item-text.js';
-import { rejectUnknownKeys } from '../../internal/option-keys.js';
-import { oneOf, optionalFunction, optionalPositive, requireObject } from '../../internal/options.js';
+import { oneOf, optionalFunction, optionalPositive, OptionReader, requireObject } from '../../internal/options.js';
 import type { TextOf } from '../../tokens/meter.js';
 import { resolveTokenizer } from '../../tokens/tokenizers.js';
 import type { Batch, HandlerContext, Tokenizer, TokenizerSpec } from '../../types.js';
@@ -169,7 +168,7 @@ export function openAIEmbeddings<T = string>(
   options: OpenAIEmbeddingsOptions<T>,
 ): (batch: Batch<T>, context: HandlerContext) => Promise<readonly Float32Array[]> {
   const raw = requireObject(options, 'openAIEmbeddings') as Partial<OpenAIEmbeddingsOptions<T>>;
-  rejectUnknownKeys(raw, EMBEDDINGS_KEYS, 'openAIEmbeddings');
+  new OptionReader('openAIEmbeddings', raw, EMBEDDINGS_KEYS);
   const model = requiredString(raw.model, 'openAIEmbeddings: model');
   const dimensions = optionalPositive(raw.dimensions, 'openAIEmbeddings: dimensions', { integer: true, min: 1 });
   const text = optionalFunction<TextOf<T>>(raw.text, 'openAIEmbeddings: text');
