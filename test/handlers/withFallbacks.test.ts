@@ -1,4 +1,5 @@
 import { from, lastValueFrom, toArray, VirtualTimeScheduler } from 'rxjs';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   BatchRejectedError,
@@ -130,6 +131,18 @@ describe('withFallbacks', () => {
   it('sends a refused batch to a fallback that takes rejections', async () => {
     const handler = withFallbacks(model('strict', () => new BatchRejectedError('refused')).handler, [{ handler: model('lenient').handler, on: ['rejected'] }]);
     expect(await handler(await makeBatch(['a']), makeContext().context)).toEqual(['lenient:a']);
+  });
+
+  it("the batch span names the model that answered", async () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const primary = model('primary', (batch) => (batch.items.includes('b') ? new QuotaExhaustedError('no credit') : undefined));
+    const handler = withFallbacks(primary.handler, [{ handler: model('backup').handler, model: 'backup-model' }], { model: 'primary-model', cooldownMs: 0 });
+    await lastValueFrom(
+      from(['a', 'b']).pipe(bufferByTokens({ maxTokens: 100, maxItems: 1 }), mergeBatches(handler, { concurrency: 1, telemetry: { tracer: provider.getTracer('test') } }), toArray()),
+    );
+    const models = exporter.getFinishedSpans().map((span) => span.attributes['gen_ai.request.model']);
+    expect(models).toEqual(['primary-model', 'backup-model']);
   });
 
   it('validates its arguments at creation, naming them', () => {
