@@ -133,6 +133,88 @@ export function readEmbeddings(data: unknown, count: number): { vectors: (Float3
   return { vectors, problems };
 }
 
+/** The embeddings request options, checked once at creation. */
+export interface EmbeddingsSettings<T> {
+  readonly model: string;
+  readonly dimensions: number | undefined;
+  readonly text: TextOf<T> | undefined;
+  readonly limits: Limits;
+  readonly tokenizer: Tokenizer;
+  readonly encodingFormat: 'base64' | 'float';
+  readonly body: Record<string, unknown>;
+}
+
+/** The option keys that shape an embeddings request (model, limits, encoding), for unknown-key checks. */
+export const EMBEDDINGS_REQUEST_KEYS = ['model', 'dimensions', 'text', 'maxInputs', 'maxRequestTokens', 'maxInputTokens', 'tokenizer', 'encodingFormat', 'body'] as const;
+
+/** Checks the embeddings request options; errors name `owner` and the option. */
+export function embeddingsSettings<T>(raw: Partial<OpenAIEmbeddingsOptions<T>>, owner: string): EmbeddingsSettings<T> {
+  return {
+    model: requiredString(raw.model, `${owner}: model`),
+    dimensions: optionalPositive(raw.dimensions, `${owner}: dimensions`, { integer: true, min: 1 }),
+    text: optionalFunction<TextOf<T>>(raw.text, `${owner}: text`),
+    limits: {
+      maxInputs: optionalPositive(raw.maxInputs, `${owner}: maxInputs`, { integer: true, min: 1 }) ?? OPENAI_EMBEDDING_LIMITS.maxInputs,
+      maxRequestTokens: optionalPositive(raw.maxRequestTokens, `${owner}: maxRequestTokens`, { integer: true, min: 1 }) ?? OPENAI_EMBEDDING_LIMITS.maxRequestTokens,
+      maxInputTokens: optionalPositive(raw.maxInputTokens, `${owner}: maxInputTokens`, { integer: true, min: 1 }) ?? OPENAI_EMBEDDING_LIMITS.maxInputTokens,
+    },
+    tokenizer: resolveTokenizer(raw.tokenizer ?? 'cl100k_base', `${owner}: tokenizer`),
+    encodingFormat: oneOf(raw.encodingFormat, `${owner}: encodingFormat`, ['base64', 'float'], 'base64'),
+    body: optionalRecord(raw.body, `${owner}: body`) ?? {},
+  };
+}
+
+/** A batch made ready to embed: the items that fail alone are in `results` already; `request` is undefined when nothing is left to send. */
+export interface PreparedEmbeddings {
+  readonly results: (Float32Array | Error)[];
+  readonly sent: readonly { readonly text: string; readonly index: number; readonly position: number }[];
+  readonly request: Record<string, unknown> | undefined;
+}
+
+/**
+ * The request for a batch: items without text, empty or above `maxInputTokens` fail alone and are
+ * not sent; a request above `maxInputs` or `maxRequestTokens` throws a ContextOverflowError.
+ */
+export function prepareEmbeddings<T>(settings: EmbeddingsSettings<T>, batch: Batch<T>): PreparedEmbeddings {
+  const results = new Array<Float32Array | Error>(batch.items.length);
+  const inputs: { text: string; index: number; position: number }[] = [];
+  itemTexts(batch, settings.text).forEach((value, position) => {
+    const index = batch.itemIndices[position] ?? position;
+    if (value instanceof Error) results[position] = value;
+    else if (value === '') results[position] = new InvalidItemError(`item ${index}: empty text cannot be embedded`, index);
+    else inputs.push({ text: value, index, position });
+  });
+  const tooLong = checkEmbeddingLimits(inputs, settings.tokenizer, settings.limits);
+  const sent = inputs.filter((input) => {
+    const overflow = tooLong.get(input.index);
+    if (overflow) results[input.position] = overflow;
+    return !overflow;
+  });
+  if (sent.length === 0) return { results, sent, request: undefined };
+  const request = {
+    ...settings.body,
+    model: settings.model,
+    input: sent.map((input) => input.text),
+    encoding_format: settings.encodingFormat,
+    ...(settings.dimensions !== undefined ? { dimensions: settings.dimensions } : {}),
+  };
+  return { results, sent, request };
+}
+
+/** Fills a prepared batch's results from an embeddings response; no usable vector at all throws a BatchResultMismatchError. */
+export function readEmbeddingResults(data: unknown, prepared: PreparedEmbeddings): (Float32Array | Error)[] {
+  const { sent, results } = prepared;
+  const { vectors, problems } = readEmbeddings(data, sent.length);
+  if (problems.size === sent.length) {
+    throw new BatchResultMismatchError(`openai embeddings: no valid vector for ${sent.length} inputs (${[...problems.values()][0]})`, sent.length, 0);
+  }
+  sent.forEach((input, i) => {
+    results[input.position] =
+      vectors[i] ?? new BatchResultMismatchError(`openai embeddings: no valid vector for input item ${input.index} (${problems.get(i)})`, 1, 0, { itemIndex: input.index });
+  });
+  return results;
+}
+
 /**
  * A batch handler for the embeddings endpoint: one request per batch, each vector matched to its
  * item by the response's `index` (the order of `data` is not trusted), as a `Float32Array`.
@@ -169,42 +251,13 @@ export function openAIEmbeddings<T = string>(
 ): (batch: Batch<T>, context: HandlerContext) => Promise<readonly Float32Array[]> {
   const raw = requireObject(options, 'openAIEmbeddings') as Partial<OpenAIEmbeddingsOptions<T>>;
   new OptionReader('openAIEmbeddings', raw, EMBEDDINGS_KEYS);
-  const model = requiredString(raw.model, 'openAIEmbeddings: model');
-  const dimensions = optionalPositive(raw.dimensions, 'openAIEmbeddings: dimensions', { integer: true, min: 1 });
-  const text = optionalFunction<TextOf<T>>(raw.text, 'openAIEmbeddings: text');
-  const limits: Limits = {
-    maxInputs: optionalPositive(raw.maxInputs, 'openAIEmbeddings: maxInputs', { integer: true, min: 1 }) ?? OPENAI_EMBEDDING_LIMITS.maxInputs,
-    maxRequestTokens: optionalPositive(raw.maxRequestTokens, 'openAIEmbeddings: maxRequestTokens', { integer: true, min: 1 }) ?? OPENAI_EMBEDDING_LIMITS.maxRequestTokens,
-    maxInputTokens: optionalPositive(raw.maxInputTokens, 'openAIEmbeddings: maxInputTokens', { integer: true, min: 1 }) ?? OPENAI_EMBEDDING_LIMITS.maxInputTokens,
-  };
-  const tokenizer = resolveTokenizer(raw.tokenizer ?? 'cl100k_base', 'openAIEmbeddings: tokenizer');
-  const encodingFormat = oneOf(raw.encodingFormat, 'openAIEmbeddings: encodingFormat', ['base64', 'float'], 'base64');
-  const body = optionalRecord(raw.body, 'openAIEmbeddings: body') ?? {};
+  const settings = embeddingsSettings<T>(raw, 'openAIEmbeddings');
   const client = makeClient(raw, 'openAIEmbeddings');
 
   return async (batch, context) => {
-    const results = new Array<Float32Array | Error>(batch.items.length);
-    const inputs: { text: string; index: number; position: number }[] = [];
-    itemTexts(batch, text).forEach((value, position) => {
-      const index = batch.itemIndices[position] ?? position;
-      if (value instanceof Error) results[position] = value;
-      else if (value === '') results[position] = new InvalidItemError(`item ${index}: empty text cannot be embedded`, index);
-      else inputs.push({ text: value, index, position });
-    });
-    const tooLong = checkEmbeddingLimits(inputs, tokenizer, limits);
-    const sent = inputs.filter((input) => {
-      const overflow = tooLong.get(input.index);
-      if (overflow) results[input.position] = overflow;
-      return !overflow;
-    });
-    if (sent.length === 0) return results as Float32Array[];
-    const request = {
-      ...body,
-      model,
-      input: sent.map((input) => input.text),
-      encoding_format: encodingFormat,
-      ...(dimensions !== undefined ? { dimensions } : {}),
-    } as OpenAI.Embeddings.EmbeddingCreateParams;
+    const prepared = prepareEmbeddings(settings, batch);
+    if (!prepared.request) return prepared.results as Float32Array[];
+    const request = prepared.request as unknown as OpenAI.Embeddings.EmbeddingCreateParams;
     const requestOptions: RequestOptions = { signal: context.signal, maxRetries: 0 };
     const data = await call(
       'embeddings',
@@ -212,15 +265,6 @@ export function openAIEmbeddings<T = string>(
       () => client.embeddings.create(request, requestOptions).withResponse(),
       (response) => (response.usage ? { inputTokens: response.usage.prompt_tokens, outputTokens: 0 } : undefined),
     );
-    const { vectors, problems } = readEmbeddings(data, sent.length);
-    if (problems.size === sent.length) {
-      throw new BatchResultMismatchError(`openai embeddings: no valid vector for ${sent.length} inputs (${[...problems.values()][0]})`, sent.length, 0);
-    }
-    sent.forEach((input, i) => {
-      const problem = problems.get(i);
-      results[input.position] =
-        vectors[i] ?? new BatchResultMismatchError(`openai embeddings: no valid vector for input item ${input.index} (${problem})`, 1, 0, { itemIndex: input.index });
-    });
-    return results as Float32Array[];
+    return readEmbeddingResults(data, prepared) as Float32Array[];
   };
 }
