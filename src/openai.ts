@@ -18,9 +18,12 @@ export {
 } from './backends/openai/errors.js';
 export {
   openAIBatchJob,
+  openAIEmbeddingsBatchJob,
   type BatchJobProgress,
+  type BatchJobSettings,
   type OpenAIBatchJob,
   type OpenAIBatchJobOptions,
+  type OpenAIEmbeddingsBatchJobOptions,
 } from './backends/openai/batch-job.js';
 export { BATCH_FILE_LIMITS } from './backends/openai/batch-lines.js';
 export { batchJobFileStore, type BatchJobState, type BatchJobStore } from './backends/openai/batch-state.js';

@@ -1,16 +1,17 @@
 import type OpenAI from 'openai';
 import { toFile } from 'openai';
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
-import { AbortError, BatchRejectedError, BatchResultMismatchError } from '../../errors.js';
+import { AbortError } from '../../errors.js';
 import { abortError } from '../../internal/abort.js';
-import { itemTexts } from '../../internal/item-text.js';
 import { optionalFunction, optionalPositive, OptionReader, requireObject, scheduler as schedulerOption } from '../../internal/options.js';
 import type { Batch, HandlerContext } from '../../types.js';
 import { BATCH_FILE_LIMITS, customIdOf, InputFile, lineError, requestLine, type OutputLine } from './batch-lines.js';
 import { batchJobFileStore, type BatchJobState, type BatchJobStore } from './batch-state.js';
 import { BatchTracker, type BatchSnapshot, type TrackerSettings, type Waiter } from './batch-tracker.js';
-import { CHAT_REQUEST_KEYS, chatRequest, chatSettings, readChatAnswer, type ChatRequestOptions, type ChatSettings, type CompletionLike } from './chat-protocol.js';
+import { chatProtocol, embeddingsProtocol, type BatchProtocol } from './batch-protocols.js';
+import { CHAT_REQUEST_KEYS, chatSettings, type ChatRequestOptions } from './chat-protocol.js';
 import { CONNECTION_KEYS, makeClient, type OpenAIConnectionOptions } from './client.js';
+import { EMBEDDINGS_REQUEST_KEYS, embeddingsSettings, type OpenAIEmbeddingsOptions } from './embeddings.js';
 import { classifyOpenAIError } from './errors.js';
 
 /**
@@ -26,7 +27,29 @@ import { classifyOpenAIError } from './errors.js';
  * };
  * ```
  */
-export interface OpenAIBatchJobOptions<T, R> extends OpenAIConnectionOptions, ChatRequestOptions<T, R> {
+export interface OpenAIBatchJobOptions<T, R> extends OpenAIConnectionOptions, ChatRequestOptions<T, R>, BatchJobSettings {}
+
+/**
+ * Options of {@link openAIEmbeddingsBatchJob}: the embeddings request (as for
+ * {@link openAIEmbeddings}), the connection, and the job settings.
+ *
+ * @example
+ * ```ts
+ * const options: OpenAIEmbeddingsBatchJobOptions<string> = { model: 'text-embedding-3-small', dimensions: 512, stateFile: 'docs.batch-state.json' };
+ * ```
+ */
+export interface OpenAIEmbeddingsBatchJobOptions<T> extends OpenAIConnectionOptions, Omit<OpenAIEmbeddingsOptions<T>, keyof OpenAIConnectionOptions>, BatchJobSettings {}
+
+/**
+ * How a Batch API job packs, submits, polls and remembers its requests: the options every batch
+ * job shares.
+ *
+ * @example
+ * ```ts
+ * const settings: BatchJobSettings = { stateFile: 'job.batch-state.json', pollIntervalMs: 30_000, cancelOnAbort: false };
+ * ```
+ */
+export interface BatchJobSettings {
   /**
    * A JSON file where the job records the batches it submits (Node.js), so that a restarted job
    * re-attaches to them instead of submitting and paying again. Without it (and without `store`),
@@ -109,9 +132,7 @@ export interface OpenAIBatchJob<T, R> {
   close(): void;
 }
 
-const JOB_KEYS = [
-  ...CONNECTION_KEYS,
-  ...CHAT_REQUEST_KEYS,
+const SETTINGS_KEYS = [
   'stateFile',
   'store',
   'maxRequestsPerFile',
@@ -127,8 +148,6 @@ const JOB_KEYS = [
   'scheduler',
 ];
 
-const ENDPOINT = '/v1/chat/completions';
-const OWNER = 'openAIBatchJob';
 
 /**
  * A batch handler on OpenAI's Batch API, for latency-tolerant file jobs at half the real-time
@@ -173,14 +192,39 @@ const OWNER = 'openAIBatchJob';
  * ```
  */
 export function openAIBatchJob<T = string, R = string>(options: OpenAIBatchJobOptions<T, R>): OpenAIBatchJob<T, R> {
-  const raw = requireObject(options, OWNER) as Partial<OpenAIBatchJobOptions<T, R>>;
-  new OptionReader(OWNER, raw, JOB_KEYS);
-  return new BatchJob<T, R>(raw);
+  const owner = 'openAIBatchJob';
+  const raw = requireObject(options, owner) as Partial<OpenAIBatchJobOptions<T, R>>;
+  new OptionReader(owner, raw, [...CONNECTION_KEYS, ...CHAT_REQUEST_KEYS, ...SETTINGS_KEYS]);
+  return new BatchJob<T, R>(raw, chatProtocol(chatSettings<T, R>(raw, owner)), owner);
+}
+
+/**
+ * {@link openAIBatchJob} for the embeddings endpoint: each handler call is one embeddings request,
+ * built exactly as {@link openAIEmbeddings} builds it, packed into Batch API files (at most 50,000
+ * embedding inputs over a file's requests, the API's limit, besides 50,000 requests and 200 MB).
+ * Each item gets its vector (a `Float32Array`) matched by index, or its own error: an empty text,
+ * an input above `maxInputTokens`, an index the answer misses. Restarts, aborts, failures and
+ * memory are as for {@link openAIBatchJob}.
+ *
+ * @example
+ * ```ts
+ * import { openAIEmbeddingsBatchJob } from 'tokenbatch/openai';
+ *
+ * const job = openAIEmbeddingsBatchJob({ model: 'text-embedding-3-small', stateFile: 'docs.batch-state.json' });
+ * // from(documents).pipe(bufferByTokens({ maxTokens: 300_000, maxItems: 2048, tokenizer: 'cl100k_base' }), mergeBatches(job.handler, { concurrency: 100 }))
+ * ```
+ */
+export function openAIEmbeddingsBatchJob<T = string>(options: OpenAIEmbeddingsBatchJobOptions<T>): OpenAIBatchJob<T, Float32Array> {
+  const owner = 'openAIEmbeddingsBatchJob';
+  const raw = requireObject(options, owner) as Partial<OpenAIEmbeddingsBatchJobOptions<T>>;
+  new OptionReader(owner, raw, [...CONNECTION_KEYS, ...EMBEDDINGS_REQUEST_KEYS, ...SETTINGS_KEYS]);
+  return new BatchJob<T, Float32Array>(raw, embeddingsProtocol(embeddingsSettings<T>(raw, owner)), owner);
 }
 
 class BatchJob<T, R> implements OpenAIBatchJob<T, R> {
   readonly handler: (batch: Batch<T>, context: HandlerContext) => Promise<readonly R[]>;
-  readonly #settings: ChatSettings<T, R>;
+  readonly #protocol: BatchProtocol<T, R>;
+  readonly #owner: string;
   readonly #client: OpenAI;
   readonly #tracker: TrackerSettings;
   readonly #store: BatchJobStore | undefined;
@@ -207,21 +251,23 @@ class BatchJob<T, R> implements OpenAIBatchJob<T, R> {
   #reattached = 0;
   #closed: Error | undefined;
 
-  constructor(raw: Partial<OpenAIBatchJobOptions<T, R>>) {
-    this.#settings = chatSettings<T, R>(raw, OWNER);
+  constructor(raw: Partial<BatchJobSettings & OpenAIConnectionOptions>, protocol: BatchProtocol<T, R>, owner: string) {
+    const OWNER = owner;
+    this.#protocol = protocol;
+    this.#owner = owner;
     const maxRequests = optionalPositive(raw.maxRequestsPerFile, `${OWNER}: maxRequestsPerFile`, { integer: true, min: 1 }) ?? BATCH_FILE_LIMITS.maxRequests;
     const maxBytes = optionalPositive(raw.maxFileBytes, `${OWNER}: maxFileBytes`, { integer: true, min: 1 }) ?? BATCH_FILE_LIMITS.maxBytes;
     if (maxRequests > BATCH_FILE_LIMITS.maxRequests) throw new RangeError(`${OWNER}: maxRequestsPerFile: expected a number <= ${BATCH_FILE_LIMITS.maxRequests}, got ${maxRequests}`);
     if (maxBytes > BATCH_FILE_LIMITS.maxBytes) throw new RangeError(`${OWNER}: maxFileBytes: expected a number <= ${BATCH_FILE_LIMITS.maxBytes}, got ${maxBytes}`);
     this.#limits = { maxRequests, maxBytes };
-    this.#file = new InputFile(maxRequests, maxBytes);
+    this.#file = this.#newFile();
     this.#collectMs = optionalPositive(raw.collectMs, `${OWNER}: collectMs`) ?? 2000;
     const pollIntervalMs = optionalPositive(raw.pollIntervalMs, `${OWNER}: pollIntervalMs`) ?? 5000;
     this.#tracker = {
       pollIntervalMs,
       maxPollIntervalMs: Math.max(pollIntervalMs, optionalPositive(raw.maxPollIntervalMs, `${OWNER}: maxPollIntervalMs`) ?? 60_000),
       maxPollFailures: optionalPositive(raw.maxPollFailures, `${OWNER}: maxPollFailures`, { integer: true, min: 1 }) ?? 5,
-      cancelOnAbort: booleanOption(raw.cancelOnAbort, 'cancelOnAbort', true),
+      cancelOnAbort: booleanOption(raw.cancelOnAbort, `${OWNER}: cancelOnAbort`, true),
       scheduler: raw.scheduler === undefined ? asyncScheduler : schedulerOption(raw.scheduler, `${OWNER}: scheduler`),
     };
     if (raw.stateFile !== undefined && raw.store !== undefined) throw new TypeError(`${OWNER}: stateFile and store: pass one, not both`);
@@ -239,6 +285,10 @@ class BatchJob<T, R> implements OpenAIBatchJob<T, R> {
     this.#onProgress = optionalFunction(raw.onProgress, `${OWNER}: onProgress`);
     this.#client = makeClient(raw, OWNER, ['files', 'batches']);
     this.handler = (batch, context) => this.#handle(batch, context);
+  }
+
+  #newFile(): InputFile {
+    return new InputFile(this.#limits.maxRequests, this.#limits.maxBytes, this.#protocol.maxInputsPerFile);
   }
 
   flush(): void {
@@ -260,16 +310,16 @@ class BatchJob<T, R> implements OpenAIBatchJob<T, R> {
 
   async cancel(): Promise<void> {
     const running = [...this.#trackers.values()].filter((tracker) => !tracker.ended);
-    this.close(new AbortError(`${OWNER}: cancelled`));
+    this.close(new AbortError(`${this.#owner}: cancelled`));
     await Promise.all(running.map((tracker) => tracker.cancel()));
   }
 
-  close(reason: Error = new AbortError(`${OWNER}: closed`)): void {
+  close(reason: Error = new AbortError(`${this.#owner}: closed`)): void {
     this.#closed ??= reason;
     this.#collectTimer?.unsubscribe();
     for (const call of this.#fileCalls.values()) call.reject(reason);
     this.#fileCalls.clear();
-    this.#file = new InputFile(this.#limits.maxRequests, this.#limits.maxBytes);
+    this.#file = this.#newFile();
     for (const tracker of this.#trackers.values()) tracker.close(reason);
   }
 
@@ -290,16 +340,9 @@ class BatchJob<T, R> implements OpenAIBatchJob<T, R> {
     if (signal.aborted) throw abortError(signal);
     if (this.#closed) throw this.#closed;
     await this.#load();
-    const items = batch.items;
-    const texts = itemTexts(batch, this.#settings.text);
-    const results = new Array<R | Error>(items.length);
-    const sendable: number[] = [];
-    texts.forEach((text, position) => {
-      if (text instanceof Error) results[position] = text;
-      else sendable.push(position);
-    });
-    if (sendable.length === 0) return results as R[];
-    const body = chatRequest(this.#settings, sendable.map((position) => texts[position] as string));
+    const prepared = this.#protocol.prepare(batch);
+    const body = prepared.body;
+    if (body === undefined) return prepared.results as R[];
     // Ids are hashed one after another, so that requests join their file in the order of the calls.
     const hashed = this.#hashing.then(() => customIdOf(body));
     this.#hashing = hashed.then(
@@ -307,26 +350,16 @@ class BatchJob<T, R> implements OpenAIBatchJob<T, R> {
       () => undefined,
     );
     const customId = this.#unique(await hashed);
-    const line = await this.#answer(customId, requestLine(customId, ENDPOINT, body), context);
+    const line = await this.#answer(customId, requestLine(customId, this.#protocol.endpoint, body), prepared.inputs, context);
     if (!line.response || line.response.status_code !== 200) throw lineError(line);
-
-    const completion = line.response.body as CompletionLike & { usage?: { prompt_tokens?: number; completion_tokens?: number }; model?: string };
-    const usage = completion.usage;
+    const answer = line.response.body as { model?: unknown } | null;
+    const usage = this.#protocol.usage(answer);
     context.report({
-      operation: 'chat',
-      ...(typeof completion.model === 'string' ? { model: completion.model } : {}),
-      ...(usage ? { usage: { inputTokens: usage.prompt_tokens ?? 0, outputTokens: usage.completion_tokens ?? 0 } } : {}),
+      operation: this.#protocol.operation,
+      ...(typeof answer?.model === 'string' ? { model: answer.model } : {}),
+      ...(usage ? { usage } : {}),
     });
-    const answered = new Array<boolean>(items.length).fill(false);
-    const reading = readChatAnswer(this.#settings, completion, sendable, items, results, answered);
-    if (reading.refusal !== undefined) throw new BatchRejectedError(`openai batch: the model refused the batch of ${sendable.length} items: ${reading.refusal}`, { cause: reading.problem });
-    const missing = sendable.filter((position) => !answered[position]);
-    if (missing.length === sendable.length) throw new BatchRejectedError(`openai batch: no usable answer for any of the ${sendable.length} items`, { cause: reading.problem });
-    for (const position of missing) {
-      const itemIndex = batch.itemIndices[position] ?? position;
-      results[position] = new BatchResultMismatchError(`openai batch: no valid result for input item ${itemIndex}`, 1, 0, { itemIndex, cause: reading.problem });
-    }
-    return results as R[];
+    return prepared.read(answer) as R[];
   }
 
   /** `customId`, or with a `~n` suffix while an identical request is waiting (ids are unique in a file). */
@@ -337,7 +370,7 @@ class BatchJob<T, R> implements OpenAIBatchJob<T, R> {
   }
 
   /** Waits for the output line of request `customId`: from a batch that holds it already, else from a new file. */
-  #answer(customId: string, line: string, context: HandlerContext): Promise<OutputLine> {
+  #answer(customId: string, line: string, inputs: number, context: HandlerContext): Promise<OutputLine> {
     const { signal } = context;
     if (signal.aborted) return Promise.reject(abortError(signal));
     if (this.#closed) return Promise.reject(this.#closed);
@@ -373,7 +406,7 @@ class BatchJob<T, R> implements OpenAIBatchJob<T, R> {
           call.resubmit = () => {
             this.#reattached--;
             call.place = 'file';
-            this.#joinFile(call, line);
+            this.#joinFile(call, line, inputs);
           };
         }
         if (tracker.attach(call)) {
@@ -382,7 +415,7 @@ class BatchJob<T, R> implements OpenAIBatchJob<T, R> {
         }
       }
       call.place = 'file';
-      this.#joinFile(call, line);
+      this.#joinFile(call, line, inputs);
     });
   }
 
@@ -396,11 +429,11 @@ class BatchJob<T, R> implements OpenAIBatchJob<T, R> {
     return tracker;
   }
 
-  #joinFile(call: Call, line: string): void {
-    if (!this.#file.fits(line)) this.flush();
+  #joinFile(call: Call, line: string, inputs: number): void {
+    if (!this.#file.fits(line, inputs)) this.flush();
     this.#fileCalls.set(call.customId, call);
-    this.#file.add(call.customId, line);
-    if (this.#file.lines.size >= this.#limits.maxRequests) return this.flush();
+    this.#file.add(call.customId, line, inputs);
+    if (this.#file.full) return this.flush();
     // Idle collection: the file goes once no call has come for collectMs.
     this.#collectTimer?.unsubscribe();
     this.#collectTimer = this.#tracker.scheduler.schedule(() => this.flush(), this.#collectMs);
@@ -417,7 +450,7 @@ class BatchJob<T, R> implements OpenAIBatchJob<T, R> {
     const file = this.#file;
     const calls = [...this.#fileCalls.values()];
     if (file.lines.size === 0) return;
-    this.#file = new InputFile(this.#limits.maxRequests, this.#limits.maxBytes);
+    this.#file = this.#newFile();
     this.#fileCalls = new Map();
     for (const call of calls) call.place = 'uploading';
     const customIds = [...file.lines.keys()];
@@ -427,7 +460,7 @@ class BatchJob<T, R> implements OpenAIBatchJob<T, R> {
       const upload = await toFile(new Blob([file.text()], { type: 'application/jsonl' }), `${this.#jobName}-${number}.jsonl`);
       const input = await this.#client.files.create({ file: upload, purpose: 'batch' }, { maxRetries: 0 });
       const created = await this.#client.batches.create(
-        { input_file_id: input.id, endpoint: ENDPOINT, completion_window: '24h', metadata: this.#metadata },
+        { input_file_id: input.id, endpoint: this.#protocol.endpoint, completion_window: '24h', metadata: this.#metadata },
         { maxRetries: 0 },
       );
       tracker = new BatchTracker(created.id, customIds, 'submitted', this.#client, this.#tracker, () => this.#progressed());
@@ -471,6 +504,6 @@ interface Call extends Waiter {
 
 function booleanOption(value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw new TypeError(`${OWNER}: ${name}: expected a boolean`);
+  if (typeof value !== 'boolean') throw new TypeError(`${name}: expected a boolean`);
   return value;
 }

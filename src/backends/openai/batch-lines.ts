@@ -37,11 +37,15 @@ export function requestLine(customId: string, url: string, body: unknown): strin
 /** The requests of one input file while it fills up, within the file limits. */
 export class InputFile {
   readonly lines = new Map<string, string>();
+  readonly #inputs = new Map<string, number>();
   #bytes = 0;
+  #inputTotal = 0;
 
   constructor(
     readonly maxRequests: number,
     readonly maxBytes: number,
+    /** Inputs over all requests (the Batch API allows 50,000 embedding inputs a batch). */
+    readonly maxInputs = Number.POSITIVE_INFINITY,
   ) {}
 
   get bytes(): number {
@@ -49,13 +53,16 @@ export class InputFile {
   }
 
   /** Whether `line` still fits (a file with nothing in it takes any one line: the API judges it). */
-  fits(line: string): boolean {
-    return this.lines.size === 0 || (this.lines.size < this.maxRequests && this.#bytes + utf8Length(line) + 1 <= this.maxBytes);
+  fits(line: string, inputs = 1): boolean {
+    if (this.lines.size === 0) return true;
+    return this.lines.size < this.maxRequests && this.#bytes + utf8Length(line) + 1 <= this.maxBytes && this.#inputTotal + inputs <= this.maxInputs;
   }
 
-  add(customId: string, line: string): void {
+  add(customId: string, line: string, inputs = 1): void {
     this.lines.set(customId, line);
+    this.#inputs.set(customId, inputs);
     this.#bytes += utf8Length(line) + 1;
+    this.#inputTotal += inputs;
   }
 
   remove(customId: string): void {
@@ -63,6 +70,13 @@ export class InputFile {
     if (line === undefined) return;
     this.lines.delete(customId);
     this.#bytes -= utf8Length(line) + 1;
+    this.#inputTotal -= this.#inputs.get(customId) ?? 0;
+    this.#inputs.delete(customId);
+  }
+
+  /** Whether the file is full by count or inputs (bytes are judged by the next line). */
+  get full(): boolean {
+    return this.lines.size >= this.maxRequests || this.#inputTotal >= this.maxInputs;
   }
 
   text(): string {

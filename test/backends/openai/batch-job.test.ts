@@ -6,8 +6,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { AbortError, BatchRejectedError, BatchResultMismatchError, RateLimitError, TransientError } from '../../../src/errors.js';
 import { bufferByTokens, mergeBatches, orderedResults } from '../../../src/index.js';
 import type { Batch } from '../../../src/index.js';
+import { InputFile } from '../../../src/backends/openai/batch-lines.js';
 import {
   openAIBatchJob,
+  openAIEmbeddingsBatchJob,
   OpenAIRejectedError,
   OpenAIRequestError,
   type BatchJobProgress,
@@ -359,3 +361,50 @@ describe('openAIBatchJob against the loopback Batch API', () => {
   });
 });
 
+describe('openAIEmbeddingsBatchJob', () => {
+  const embedAnswer = (skip: string) => (body: unknown) => {
+    const { input, model } = body as { input: string[]; model: string };
+    const data = input.flatMap((text, index) => (text === skip ? [] : [{ object: 'embedding', index, embedding: [text.length, index] }]));
+    return { status_code: 200, body: { object: 'list', data, model, usage: { prompt_tokens: input.length * 3, total_tokens: input.length * 3 } } };
+  };
+
+  it('packs embeddings requests into a /v1/embeddings batch and gives each item its vector, or its own error', async () => {
+    api = new BatchApi({ answer: embedAnswer('lost') });
+    server.batchApi = api;
+    const batchJob = openAIEmbeddingsBatchJob<string>({ model: 'text-embedding-3-small', apiKey: 'k', baseURL: server.url, collectMs: 600_000, pollIntervalMs: 1, dimensions: 2 });
+    const batches = await Promise.all([makeBatch(['ab', 'lost', '']), makeBatch(['abcd'])]);
+    const contexts = [makeContext(), makeContext()];
+    const calls = batches.map((batch, i) => batchJob.handler(batch, contexts[i]!.context));
+    await expect.poll(() => batchJob.progress().collecting).toBe(2);
+    batchJob.flush();
+    const [first, second] = await Promise.all(calls);
+    expect([...(first![0] as Float32Array)]).toEqual([2, 0]);
+    expect(first![1]).toMatchObject({ name: 'BatchResultMismatchError', itemIndex: 1 });
+    expect(first![2]).toMatchObject({ name: 'InvalidItemError', itemIndex: 2 });
+    expect([...(second![0] as Float32Array)]).toEqual([4, 0]);
+    const [batch] = api.batches.values();
+    expect(batch!.endpoint).toBe('/v1/embeddings');
+    expect(batch!.lines.map((line) => line.body)).toEqual([
+      { model: 'text-embedding-3-small', input: ['ab', 'lost'], encoding_format: 'base64', dimensions: 2 },
+      { model: 'text-embedding-3-small', input: ['abcd'], encoding_format: 'base64', dimensions: 2 },
+    ]);
+    expect(batch!.lines[0]!.url).toBe('/v1/embeddings');
+    expect(contexts[0]!.reports).toEqual([{ operation: 'embeddings', model: 'text-embedding-3-small', usage: { inputTokens: 6, outputTokens: 0 } }]);
+  });
+
+  it('validates its options, naming itself', () => {
+    expect(() => openAIEmbeddingsBatchJob({ model: 'm', apiKey: 'k', prompt: 'p' } as never)).toThrow("openAIEmbeddingsBatchJob: unknown option 'prompt'");
+    expect(() => openAIEmbeddingsBatchJob({ model: 'm', apiKey: 'k', dimensions: 0 })).toThrow(/^openAIEmbeddingsBatchJob: dimensions:/);
+  });
+
+  it('starts a new file before 50,000 embedding inputs (the Batch API limit)', () => {
+    const file = new InputFile(50_000, 200 * 1024 * 1024, 50_000);
+    file.add('a', 'x', 30_000);
+    expect(file.fits('y', 20_000)).toBe(true);
+    expect(file.fits('y', 20_001)).toBe(false);
+    file.add('b', 'y', 20_000);
+    expect(file.full).toBe(true);
+    file.remove('b');
+    expect(file.full).toBe(false);
+  });
+});
