@@ -15,8 +15,6 @@ export { orderedResults, type OrderedResultsOptions } from './operators/orderedR
 export { indexItems, type IndexItemsOptions } from './operators/indexItems.js';
 export { rateLimiter, type RateLimiter, type RateLimiterOptions, type RateLimitGrant } from './rateLimiter.js';
 export { isRetryable, type RetryOptions } from './retry.js';
-export type { ChunkOptions } from './internal/splitting.js';
-export type { TelemetryOptions } from './internal/telemetry.js';
 export { isDuplicate, isFailure, isOk } from './outcomes.js';
 export { getTokenizer, resolveTokenizer, utf8Length } from './tokens/tokenizers.js';
 export * from './backends/simulated.js';
@@ -24,6 +22,9 @@ export type {
   Batch,
   BatchHandler,
   ChainItem,
+  ChunkOptions,
+  TelemetryOptions,
+  Vector,
   CloseReason,
   DuplicateItem,
   FailedItem,

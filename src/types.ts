@@ -1,3 +1,4 @@
+import type { Meter, Tracer } from '@opentelemetry/api';
 import type { Observable } from 'rxjs';
 
 /**
@@ -302,3 +303,58 @@ export interface FailureOutcome<T> extends OutcomeBase<T> {
   readonly ok: false;
   readonly error: Error;
 }
+
+/**
+ * Per-operator telemetry settings. By default tracer and meter come from the global OpenTelemetry
+ * API (instrumentation scope `tokenbatch`, the package version), looked up when the chain is
+ * subscribed: register the SDK before subscribing. With no SDK registered tokenbatch records
+ * nothing and skips the work that only telemetry would need (spans, exact token counts).
+ *
+ * Each handler attempt gets a `tokenbatch.batch` span, a child of the span active where the chain
+ * was subscribed, linked to the spans active where its items arrived.
+ *
+ * @example
+ * ```ts
+ * bufferByTokens({ maxTokens: 4000, telemetry: { tracer: myTracer, meter: myMeter } });
+ * mergeBatches(handler, { telemetry: false }); // no spans or metrics from this operator
+ * ```
+ */
+export interface TelemetryOptions {
+  /** The tracer for batch spans. Default: `trace.getTracer('tokenbatch', version)`. */
+  tracer?: Tracer;
+  /** The meter for instruments. Default: `metrics.getMeter('tokenbatch', version)`. */
+  meter?: Meter;
+  /** Record the items' text on batch spans (`tokenbatch.batch.items.text`). Default false: text is never recorded. */
+  recordText?: boolean;
+}
+
+/**
+ * What to do with one item that overflows the context window even alone: cut its text into
+ * overlapping chunks, process each, and merge the chunk results into the item's result.
+ *
+ * @example
+ * ```ts
+ * const chunk: ChunkOptions<string, string> = {
+ *   overlapTokens: 100,
+ *   merge: (summaries) => summaries.join(' '),
+ * };
+ * ```
+ */
+export interface ChunkOptions<T, R> {
+  /** Tokens each chunk repeats from the end of the one before, so no sentence is cut blind. Default 100. */
+  overlapTokens?: number;
+  /** Turns a chunk's text into an item for the handler. Default: the text itself (for string items). */
+  toItem?: (chunkText: string, item: T, chunkIndex: number) => T;
+  /** Combines the chunk results, in chunk order, into the item's result. */
+  merge: (chunkResults: R[], item: T) => R;
+}
+
+/**
+ * A vector as an embedding API returns it.
+ *
+ * @example
+ * ```ts
+ * const vector: Vector = response.data[0].embedding; // number[]
+ * ```
+ */
+export type Vector = Float32Array | Float64Array | readonly number[];

@@ -3,7 +3,7 @@ import { ContextOverflowError, RateLimitError, TransientError } from '../errors.
 import { abortError, toError } from '../internal/abort.js';
 import { batchTexts } from '../internal/item-text.js';
 import type { TextOf } from '../tokens/meter.js';
-import { nonNegative, oneOf, optionalFunction, optionalPositive, requireObject, scheduler as schedulerOption } from '../internal/options.js';
+import { nonNegative, oneOf, optionalFunction, optionalPositive, OptionReader, parseOptionsOf, requireObject, scheduler as schedulerOption } from '../internal/options.js';
 import { fnv1a, seededRandom } from '../internal/random.js';
 import type { Batch, HandlerContext, Tokenizer, TokenizerSpec } from '../types.js';
 import { resolveTokenizer } from '../tokens/tokenizers.js';
@@ -261,6 +261,8 @@ class SlidingWindow {
   }
 }
 
+const SIMULATED_KEYS = ['task', 'text', 'name', 'labels', 'fallbackLabel', 'dimensions', 'contextWindow', 'promptTokens', 'latency', 'rpm', 'tpm', 'faults', 'seed', 'price', 'tokenizer', 'scheduler'];
+
 /**
  * An embedded model for examples, tests and benchmarks: deterministic answers, a latency model,
  * a context window, RPM and TPM limits, seeded faults, usage and cost. No API key, no server.
@@ -306,22 +308,27 @@ class SlidingWindow {
 export function simulatedModel<T = string, K extends SimulatedTask = SimulatedTask>(
   options: SimulatedModelOptions<T, K>,
 ): SimulatedModel<T, SimulatedResult<K>> {
-  const raw = requireObject(options, 'simulatedModel') as Partial<SimulatedModelOptions<T, K>>;
-  if (raw.task === undefined) throw new TypeError('task: required (classify, summarize, translate or embed)');
-  const task = oneOf(raw.task, 'task', ['classify', 'summarize', 'translate', 'embed'], 'classify');
-  const text = optionalFunction<TextOf<T>>(raw.text, 'text');
-  const name = optionalString(raw.name, 'name') ?? 'tokenbatch-sim-1';
-  const contextWindow = optionalPositive(raw.contextWindow, 'contextWindow', { integer: true, min: 1 }) ?? 128_000;
-  const promptTokens = nonNegative(raw.promptTokens, 'promptTokens', 0);
-  const rpm = optionalPositive(raw.rpm, 'rpm', { integer: true, min: 1 });
-  const tpm = optionalPositive(raw.tpm, 'tpm', { integer: true, min: 1 });
-  const latency = parseLatency(raw.latency);
-  const faults = parseFaults(raw.faults);
-  const seed = raw.seed === undefined ? 1 : integer(raw.seed, 'seed');
-  const price = parsePrice(raw.price, SIMULATED_PRICES[task]);
-  const tokenizer = resolveTokenizer(raw.tokenizer);
-  const scheduler = schedulerOption(raw.scheduler, 'scheduler');
-  const answer = makeTask(task, raw, tokenizer);
+  const raw = new OptionReader('simulatedModel', options ?? null, SIMULATED_KEYS).raw as Partial<SimulatedModelOptions<T, K>>;
+  const { task, text, name, contextWindow, promptTokens, rpm, tpm, latency, faults, seed, price, tokenizer, scheduler } = parseOptionsOf('simulatedModel', () => {
+    if (raw.task === undefined) throw new TypeError('task: required (classify, summarize, translate or embed)');
+    const task = oneOf(raw.task, 'task', ['classify', 'summarize', 'translate', 'embed'], 'classify');
+    return {
+      task,
+      text: optionalFunction<TextOf<T>>(raw.text, 'text'),
+      name: optionalString(raw.name, 'name') ?? 'tokenbatch-sim-1',
+      contextWindow: optionalPositive(raw.contextWindow, 'contextWindow', { integer: true, min: 1 }) ?? 128_000,
+      promptTokens: nonNegative(raw.promptTokens, 'promptTokens', 0),
+      rpm: optionalPositive(raw.rpm, 'rpm', { integer: true, min: 1 }),
+      tpm: optionalPositive(raw.tpm, 'tpm', { integer: true, min: 1 }),
+      latency: parseLatency(raw.latency),
+      faults: parseFaults(raw.faults),
+      seed: raw.seed === undefined ? 1 : integer(raw.seed, 'seed'),
+      price: parsePrice(raw.price, SIMULATED_PRICES[task]),
+      tokenizer: resolveTokenizer(raw.tokenizer),
+      scheduler: schedulerOption(raw.scheduler, 'scheduler'),
+    };
+  });
+  const answer = parseOptionsOf('simulatedModel', () => makeTask(task, raw, tokenizer));
 
   // Separate streams, so that turning jitter on or off does not move the faults.
   const faultRandom = seededRandom(seed);
@@ -575,7 +582,7 @@ export function simulatedEmbed(text: string, dimensions = 256): Float32Array {
 }
 
 function parseLatency(raw: SimulatedLatency | undefined): Required<SimulatedLatency> {
-  const latency = raw === undefined ? {} : (requireObject(raw, 'latency') as SimulatedLatency);
+  const latency = new OptionReader('simulatedModel', raw, ['baseMs', 'perInputTokenMs', 'perOutputTokenMs', 'jitter'], 'latency').raw as SimulatedLatency;
   const jitter = nonNegative(latency.jitter, 'latency.jitter', 0.1);
   if (jitter >= 1) throw new RangeError(`latency.jitter: expected a number in [0, 1), got ${jitter}`);
   return {
@@ -587,7 +594,7 @@ function parseLatency(raw: SimulatedLatency | undefined): Required<SimulatedLate
 }
 
 function parseFaults(raw: SimulatedFaults | undefined): Required<SimulatedFaults> {
-  const faults = raw === undefined ? {} : (requireObject(raw, 'faults') as SimulatedFaults);
+  const faults = new OptionReader('simulatedModel', raw, ['transient', 'hang', 'short'], 'faults').raw as SimulatedFaults;
   const parsed = {
     transient: probability(faults.transient, 'faults.transient'),
     hang: probability(faults.hang, 'faults.hang'),
@@ -606,7 +613,7 @@ function probability(value: unknown, name: string): number {
 
 function parsePrice(raw: SimulatedPrice | undefined, fallback: SimulatedPrice): SimulatedPrice {
   if (raw === undefined) return fallback;
-  const price = requireObject(raw, 'price') as Partial<SimulatedPrice>;
+  const price = new OptionReader('simulatedModel', raw, ['inputPerMillion', 'outputPerMillion'], 'price').raw as Partial<SimulatedPrice>;
   return {
     inputPerMillion: nonNegative(price.inputPerMillion, 'price.inputPerMillion', 0),
     outputPerMillion: nonNegative(price.outputPerMillion, 'price.outputPerMillion', 0),

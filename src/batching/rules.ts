@@ -1,9 +1,9 @@
 import type { SchedulerLike } from 'rxjs';
 import type { OptionReader } from '../internal/options.js';
-import { telemetrySettings, type TelemetryOptions, type TelemetrySettings } from '../internal/telemetry.js';
+import { telemetrySettings, type TelemetrySettings } from '../internal/telemetry.js';
 import { itemAsText, TokenMeter, type TextOf } from '../tokens/meter.js';
 import { resolveTokenizer } from '../tokens/tokenizers.js';
-import type { TokenizerSpec } from '../types.js';
+import type { TelemetryOptions, TokenizerSpec } from '../types.js';
 
 /**
  * Options of {@link bufferByTokens} (and, with `boundaries`, of `groupByLength`).

@@ -128,17 +128,26 @@ export class OptionReader {
 
 /** The known key nearest to a mistyped one, if any is near enough to suggest. */
 function closest(key: string, keys: readonly string[]): string | undefined {
+  const lower = key.toLowerCase();
+  const words = wordsOf(key);
   let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1;
+  let bestDistance = Math.max(2, Math.ceil(key.length / 3)) + 1;
   for (const candidate of keys) {
-    if (candidate.toLowerCase() === key.toLowerCase()) return candidate;
-    const distance = candidate.startsWith(key) || key.startsWith(candidate) ? Math.min(2, editDistance(key, candidate)) : editDistance(key, candidate);
+    const other = candidate.toLowerCase();
+    if (other === lower) return candidate;
+    // 'attempts' for 'maxAttempts', 'maxDepth' for 'maxSplitDepth': the typed words are all there.
+    const otherWords = wordsOf(candidate);
+    const distance = other.includes(lower) || words.every((word) => otherWords.includes(word)) ? 1 : editDistance(lower, other);
     if (distance < bestDistance) {
       best = candidate;
       bestDistance = distance;
     }
   }
   return best;
+}
+
+function wordsOf(key: string): string[] {
+  return key.split(/(?=[A-Z])|[_.-]/).map((word) => word.toLowerCase()).filter(Boolean);
 }
 
 /** Levenshtein distance, two rows. */
@@ -152,4 +161,17 @@ function editDistance(a: string, b: string): number {
     previous = current;
   }
   return previous[b.length] as number;
+}
+
+/**
+ * Runs a function's option parsing so that every RangeError or TypeError it throws names the
+ * function (`simulatedModel: contextWindow: ...`), for parsers written with the plain checks above.
+ */
+export function parseOptionsOf<R>(operator: string, parse: () => R): R {
+  try {
+    return parse();
+  } catch (error) {
+    if ((error instanceof TypeError || error instanceof RangeError) && !error.message.startsWith(`${operator}:`)) error.message = `${operator}: ${error.message}`;
+    throw error;
+  }
 }

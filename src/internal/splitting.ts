@@ -1,27 +1,7 @@
-import type { Tokenizer } from '../types.js';
+import type { ChunkOptions, Tokenizer } from '../types.js';
 import type { Envelope } from './chain.js';
 import type { TokenMeter } from '../tokens/meter.js';
 
-/**
- * What to do with one item that overflows the context window even alone: cut its text into
- * overlapping chunks, process each, and merge the chunk results into the item's result.
- *
- * @example
- * ```ts
- * const chunk: ChunkOptions<string, string> = {
- *   overlapTokens: 100,
- *   merge: (summaries) => summaries.join(' '),
- * };
- * ```
- */
-export interface ChunkOptions<T, R> {
-  /** Tokens each chunk repeats from the end of the one before, so no sentence is cut blind. Default 100. */
-  overlapTokens?: number;
-  /** Turns a chunk's text into an item for the handler. Default: the text itself (for string items). */
-  toItem?: (chunkText: string, item: T, chunkIndex: number) => T;
-  /** Combines the chunk results, in chunk order, into the item's result. */
-  merge: (chunkResults: R[], item: T) => R;
-}
 
 /** What `splitOnOverflow` attaches to a batch for `mergeBatches`: how to split it if the model refuses it. */
 export interface SplitPolicy {

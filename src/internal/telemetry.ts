@@ -19,30 +19,8 @@ import {
 import { VERSION } from '../version.js';
 import type { Outcome, Usage } from '../types.js';
 import type { Envelope } from './chain.js';
+import type { TelemetryOptions } from '../types.js';
 
-/**
- * Per-operator telemetry settings. By default tracer and meter come from the global OpenTelemetry
- * API (instrumentation scope `tokenbatch`, the package version), looked up when the chain is
- * subscribed: register the SDK before subscribing. With no SDK registered tokenbatch records
- * nothing and skips the work that only telemetry would need (spans, exact token counts).
- *
- * Each handler attempt gets a `tokenbatch.batch` span, a child of the span active where the chain
- * was subscribed, linked to the spans active where its items arrived.
- *
- * @example
- * ```ts
- * bufferByTokens({ maxTokens: 4000, telemetry: { tracer: myTracer, meter: myMeter } });
- * mergeBatches(handler, { telemetry: false }); // no spans or metrics from this operator
- * ```
- */
-export interface TelemetryOptions {
-  /** The tracer for batch spans. Default: `trace.getTracer('tokenbatch', version)`. */
-  tracer?: Tracer;
-  /** The meter for instruments. Default: `metrics.getMeter('tokenbatch', version)`. */
-  meter?: Meter;
-  /** Record the items' text on batch spans (`tokenbatch.batch.items.text`). Default false: text is never recorded. */
-  recordText?: boolean;
-}
 
 export interface TelemetrySettings {
   readonly tracer: Tracer | undefined;

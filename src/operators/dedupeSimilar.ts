@@ -4,11 +4,11 @@ import { CoreBase, isSkipped, type OperatorSpec, type Sink } from '../internal/c
 import { itemAsText, TokenMeter, type TextOf } from '../tokens/meter.js';
 import { getTokenizer } from '../tokens/tokenizers.js';
 import { OptionReader } from '../internal/options.js';
-import type { ChainItem } from '../types.js';
+import type { ChainItem, TelemetryOptions, Vector } from '../types.js';
 import { rxOperator } from '../internal/rx-face.js';
-import { createEmbeddingIndex, type EmbeddingIndex, type Vector } from '../internal/similarity/embedding-index.js';
+import { createEmbeddingIndex, type EmbeddingIndex } from '../internal/similarity/embedding-index.js';
 import { createSimilarityIndex, type SimilarityIndex } from '../internal/similarity/text-index.js';
-import { Telemetry, telemetrySettings, type TelemetryOptions } from '../internal/telemetry.js';
+import { Telemetry, telemetrySettings } from '../internal/telemetry.js';
 import { AbortError } from '../errors.js';
 
 /**

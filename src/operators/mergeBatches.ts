@@ -2,12 +2,12 @@ import type { OperatorFunction, SchedulerLike } from 'rxjs';
 import type { OperatorSpec } from '../internal/core.js';
 import { OptionReader } from '../internal/options.js';
 import { rxOperator } from '../internal/rx-face.js';
-import { telemetrySettings, type TelemetryOptions } from '../internal/telemetry.js';
+import { telemetrySettings } from '../internal/telemetry.js';
 import { rateLimiter, type RateLimiter, type RateLimiterOptions } from '../rateLimiter.js';
 import { retryPolicy, type RetryOptions } from '../retry.js';
 import { TokenMeter } from '../tokens/meter.js';
 import { getTokenizer } from '../tokens/tokenizers.js';
-import type { Batch, BatchHandler, ChainItem, Outcome } from '../types.js';
+import type { Batch, BatchHandler, ChainItem, Outcome, TelemetryOptions } from '../types.js';
 import { isIsolatable } from './merge/attempts.js';
 import { MergeCore, type MergeSettings } from './merge/core.js';
 

@@ -6,10 +6,10 @@ import { type Envelope, ItemFailure, type Numbering, type Skipped } from '../int
 import { CoreBase, type OperatorSpec, type Sink } from '../internal/core.js';
 import { OptionReader } from '../internal/options.js';
 import { rxOperator } from '../internal/rx-face.js';
-import type { ChunkOptions, SplitPolicy } from '../internal/splitting.js';
+import type { SplitPolicy } from '../internal/splitting.js';
 import { itemAsText, TokenMeter, type TextOf } from '../tokens/meter.js';
 import { resolveTokenizer } from '../tokens/tokenizers.js';
-import type { Batch, TokenizerSpec } from '../types.js';
+import type { Batch, ChunkOptions, TokenizerSpec } from '../types.js';
 
 /**
  * Options of {@link splitOnOverflow}.

@@ -40,15 +40,8 @@ export interface EmbeddingMatch {
   readonly similarity: number;
 }
 
-/**
- * A vector as an embedding API returns it.
- *
- * @example
- * ```ts
- * const vector: Vector = response.data[0].embedding; // number[]
- * ```
- */
-export type Vector = Float32Array | Float64Array | readonly number[];
+export type { Vector } from '../../types.js';
+import type { Vector } from '../../types.js';
 
 /**
  * A window of representative embeddings, matched by cosine similarity with a linear scan over one

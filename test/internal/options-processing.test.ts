@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { mergeBatches, orderedResults, rateLimiter, splitOnOverflow } from '../src/index.js';
-import * as iterable from '../src/iterable.js';
+import { mergeBatches, orderedResults, rateLimiter, splitOnOverflow } from '../../src/index.js';
+import * as iterable from '../../src/iterable.js';
 
 const handler = async (batch: { items: readonly unknown[] }) => batch.items;
 

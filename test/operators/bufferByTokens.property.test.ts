@@ -2,10 +2,10 @@ import fc from 'fast-check';
 import { from as ixFrom, toArray as ixToArray } from 'ix/asynciterable';
 import { firstValueFrom, from, map, merge, timer, toArray, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { bufferByTokens, getTokenizer, type Batch, type BufferByTokensOptions, type Tokenizer } from '../src/index.js';
-import { bufferByTokens as bufferByTokensIterable } from '../src/iterable.js';
-import { summarize } from './support/batches.js';
-import { runVirtual, timedSource } from './support/virtual-time.js';
+import { bufferByTokens, getTokenizer, type Batch, type BufferByTokensOptions, type Tokenizer } from '../../src/index.js';
+import { bufferByTokens as bufferByTokensIterable } from '../../src/iterable.js';
+import { summarize } from '../support/batches.js';
+import { runVirtual, timedSource } from '../support/virtual-time.js';
 
 // A tokenizer whose cheap bound (the length) is loose, so the bound-then-exact path is exercised.
 const halfTokens: Tokenizer = { name: 'half', count: (text) => Math.ceil(text.length / 2), upperBound: (text) => text.length };

@@ -2,12 +2,12 @@ import { from as ixFrom, toArray as ixToArray } from 'ix/asynciterable';
 import { filter, firstValueFrom, from, map, Subject, toArray } from 'rxjs';
 import { filter as ixFilter, map as ixMap } from 'ix/asynciterable/operators';
 import { describe, expect, it } from 'vitest';
-import { bufferByTokens, dedupeSimilar, mergeBatches, orderedResults, TransientError, type BatchHandler, type ChainItem, type IndexedItem, type Outcome } from '../src/index.js';
+import { bufferByTokens, dedupeSimilar, mergeBatches, orderedResults, TransientError, type BatchHandler, type ChainItem, type IndexedItem, type Outcome } from '../../src/index.js';
 
 // Alone, dedupeSimilar emits numbered items and duplicates: the items are what a plain stream keeps.
 const isItem = <T>(value: ChainItem<T>): value is IndexedItem<T> => value.kind === 'item';
 const itemsOnly = <T>() => [filter(isItem<T>), map((entry: IndexedItem<T>) => entry.item)] as const;
-import * as iterable from '../src/iterable.js';
+import * as iterable from '../../src/iterable.js';
 
 const tickets = [
   'My order 1234 has not arrived yet',

@@ -25,13 +25,13 @@ import {
   type Outcome,
   type TelemetryOptions,
   type Tokenizer,
-} from '../src/index.js';
-import { TokenBatch } from '../src/batching/batch.js';
-import { DuplicateNotice, Envelope } from '../src/internal/chain.js';
-import { TokenMeter } from '../src/tokens/meter.js';
-import { SECONDS_BUCKETS, Telemetry, telemetrySettings } from '../src/internal/telemetry.js';
-import { VERSION } from '../src/version.js';
-import { runVirtual } from './support/virtual-time.js';
+} from '../../src/index.js';
+import { TokenBatch } from '../../src/batching/batch.js';
+import { DuplicateNotice, Envelope } from '../../src/internal/chain.js';
+import { TokenMeter } from '../../src/tokens/meter.js';
+import { SECONDS_BUCKETS, Telemetry, telemetrySettings } from '../../src/internal/telemetry.js';
+import { VERSION } from '../../src/version.js';
+import { runVirtual } from '../support/virtual-time.js';
 
 /** A metric reader that collects on demand, as an exporter's reader would on its schedule. */
 class CollectingReader extends MetricReader {
@@ -713,7 +713,7 @@ describe('telemetry sources', () => {
 
 describe('version', () => {
   it('reports the package.json version as the instrumentation scope version', () => {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
     expect(VERSION).toBe(pkg.version);
   });
 });

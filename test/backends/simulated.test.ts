@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { defer, from, lastValueFrom, mergeMap, retry, timer, toArray, VirtualTimeScheduler } from 'rxjs';
-import { bufferByTokens } from '../src/operators/bufferByTokens.js';
+import { bufferByTokens } from '../../src/operators/bufferByTokens.js';
 import { describe, expect, it } from 'vitest';
 import {
   SIMULATED_PRICES,
@@ -12,9 +12,9 @@ import {
   simulatedUntranslate,
   type SimulatedModelOptions,
   type SimulatedTask,
-} from '../src/backends/simulated.js';
-import { AbortError, ContextOverflowError, InvalidItemError, RateLimitError, TimeoutError, TransientError } from '../src/errors.js';
-import { advanceTo, makeBatch, makeContext, settle, track } from './support/batches.js';
+} from '../../src/backends/simulated.js';
+import { AbortError, ContextOverflowError, InvalidItemError, RateLimitError, TimeoutError, TransientError } from '../../src/errors.js';
+import { advanceTo, makeBatch, makeContext, settle, track } from '../support/batches.js';
 
 /** One token per character: batch token counts are the text lengths. */
 const chars = (text: string): number => text.length;
@@ -417,21 +417,23 @@ describe('simulated options', () => {
   it('throws at creation naming the bad option', () => {
     const bad: [unknown, RegExp, ErrorConstructor][] = [
       [undefined, /options object/, TypeError],
-      [{}, /^task: required/, TypeError],
-      [{ task: 'poem' }, /^task:/, RangeError],
-      [{ task: 'embed', rpm: 0 }, /^rpm:/, RangeError],
-      [{ task: 'embed', tpm: 1.5 }, /^tpm:/, RangeError],
-      [{ task: 'embed', contextWindow: -1 }, /^contextWindow:/, RangeError],
-      [{ task: 'embed', dimensions: 0 }, /^dimensions:/, RangeError],
-      [{ task: 'embed', latency: { jitter: 1 } }, /^latency\.jitter:/, RangeError],
-      [{ task: 'embed', latency: { baseMs: -1 } }, /^latency\.baseMs:/, RangeError],
-      [{ task: 'embed', faults: { hang: 2 } }, /^faults\.hang:/, RangeError],
-      [{ task: 'embed', faults: { hang: 0.6, transient: 0.6 } }, /^faults:/, RangeError],
-      [{ task: 'embed', seed: 1.5 }, /^seed:/, TypeError],
-      [{ task: 'embed', text: 'body' }, /^text:/, TypeError],
-      [{ task: 'classify', labels: { a: 'x' } }, /^labels\.a:/, TypeError],
-      [{ task: 'embed', scheduler: {} }, /^scheduler:/, TypeError],
-      [{ task: 'embed', price: { inputPerMillion: -1 } }, /^price\.inputPerMillion:/, RangeError],
+      [{}, /^simulatedModel: task: required/, TypeError],
+      [{ task: 'poem' }, /^simulatedModel: task:/, RangeError],
+      [{ task: 'embed', rpm: 0 }, /^simulatedModel: rpm:/, RangeError],
+      [{ task: 'embed', tpm: 1.5 }, /^simulatedModel: tpm:/, RangeError],
+      [{ task: 'embed', contextWindow: -1 }, /^simulatedModel: contextWindow:/, RangeError],
+      [{ task: 'embed', dimensions: 0 }, /^simulatedModel: dimensions:/, RangeError],
+      [{ task: 'embed', latency: { jitter: 1 } }, /^simulatedModel: latency\.jitter:/, RangeError],
+      [{ task: 'embed', latency: { baseMs: -1 } }, /^simulatedModel: latency\.baseMs:/, RangeError],
+      [{ task: 'embed', faults: { hang: 2 } }, /^simulatedModel: faults\.hang:/, RangeError],
+      [{ task: 'embed', faults: { hang: 0.6, transient: 0.6 } }, /^simulatedModel: faults:/, RangeError],
+      [{ task: 'embed', seed: 1.5 }, /^simulatedModel: seed:/, TypeError],
+      [{ task: 'embed', text: 'body' }, /^simulatedModel: text:/, TypeError],
+      [{ task: 'classify', labels: { a: 'x' } }, /^simulatedModel: labels\.a:/, TypeError],
+      [{ task: 'embed', scheduler: {} }, /^simulatedModel: scheduler:/, TypeError],
+      [{ task: 'embed', price: { inputPerMillion: -1 } }, /^simulatedModel: price\.inputPerMillion:/, RangeError],
+      [{ task: 'embed', contextWindw: 10 }, /^simulatedModel: unknown option 'contextWindw' \(did you mean 'contextWindow'\?\)/, TypeError],
+      [{ task: 'embed', latency: { base: 1 } }, /^simulatedModel: unknown option 'latency.base' \(did you mean 'baseMs'\?\)/, TypeError],
     ];
     for (const [options, message, type] of bad) {
       expect(() => simulatedModel(options as SimulatedModelOptions<string, 'embed'>)).toThrow(type);

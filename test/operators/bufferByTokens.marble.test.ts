@@ -1,8 +1,8 @@
 import { map, Subject, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import { bufferByTokens, OversizeItemError, type Batch, type BufferByTokensOptions } from '../src/index.js';
-import { charTokens } from './support/batches.js';
+import { bufferByTokens, OversizeItemError, type Batch, type BufferByTokensOptions } from '../../src/index.js';
+import { charTokens } from '../support/batches.js';
 
 // Items are strings weighing one token per character, so each marble value shows its weight.
 const values = { a: 'aa', b: 'bbb', c: 'c', d: 'dddd', e: 'eeeeeeeeee', f: 'ff', g: 'g' };

@@ -2,9 +2,9 @@ import { toArray } from 'ix/asynciterable';
 import { from as ixFrom } from 'ix/asynciterable';
 import { VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { bufferByTokens } from '../src/iterable.js';
-import { charTokens } from './support/batches.js';
-import { at, runVirtual } from './support/virtual-time.js';
+import { bufferByTokens } from '../../src/iterable.js';
+import { charTokens } from '../support/batches.js';
+import { at, runVirtual } from '../support/virtual-time.js';
 
 /** A source that records how far it has been pulled and whether it was closed. */
 function countingSource(items: string[]) {

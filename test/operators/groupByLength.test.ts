@@ -3,10 +3,10 @@ import { from as ixFrom } from 'ix/asynciterable';
 import { map, merge, timer, VirtualTimeScheduler } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import { groupByLength, logBoundaries, type Batch } from '../src/index.js';
-import { groupByLength as groupByLengthIterable } from '../src/iterable.js';
-import { charTokens, summarize } from './support/batches.js';
-import { runVirtual, timedSource } from './support/virtual-time.js';
+import { groupByLength, logBoundaries, type Batch } from '../../src/index.js';
+import { groupByLength as groupByLengthIterable } from '../../src/iterable.js';
+import { charTokens, summarize } from '../support/batches.js';
+import { runVirtual, timedSource } from '../support/virtual-time.js';
 
 const shape = (batch: Batch<string>) => ({ items: batch.items.join(','), reason: batch.closeReason });
 
