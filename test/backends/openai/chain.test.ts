@@ -5,13 +5,6 @@ import { classifyOpenAIError, openAIChat, openAIEmbeddings } from '../../../src/
 import { BatchRejectedError } from '../../../src/errors.js';
 import { chatItems, OpenAIServer, reply, type RecordedRequest } from '../../support/openai-server.js';
 
-/** Whether mergeBatches gives an `Error` in a handler's result array its own failure outcome. */
-const perItemContract = await lastValueFrom(
-  from([['x']]).pipe(
-    mergeBatches(async () => [new Error('alone')]),
-    toArray(),
-  ),
-).then((outcomes) => outcomes[0]?.ok === false);
 
 // The OpenAI backends inside the whole chain, against a real HTTP server on loopback: every item
 // ends with exactly one outcome, and the requests made are the retries and splits the script implies.
@@ -98,9 +91,7 @@ describe('openAIChat in the chain, against a scripted OpenAI-compatible server',
     expect(outcomes.every((outcome) => !outcome.ok && outcome.error instanceof BatchRejectedError)).toBe(true);
   });
 
-  // The per-item handler contract (issue 12 item 1) lands in mergeBatches on another branch; until it
-  // does, an Error in a result array is taken for a value, so these run only once it is there.
-  it.skipIf(!perItemContract)('one item never answered: the others keep their answers, the repair asks for it alone, and it fails alone', async () => {
+  it('one item never answered: the others keep their answers, the repair asks for it alone, and it fails alone', async () => {
     const skipsTheThird = (request: RecordedRequest) =>
       reply.chatResults(chatItems(request).filter(({ text }) => text !== items[2]).map(({ id, text }) => ({ id, result: label(text) })));
     const { outcomes, requests } = await runChat([skipsTheThird, skipsTheThird, skipsTheThird, skipsTheThird, skipsTheThird, skipsTheThird], { maxAttempts: 1 });
@@ -134,7 +125,7 @@ describe('openAIEmbeddings in the chain', () => {
     expect(server.requests).toHaveLength(2);
   });
 
-  it.skipIf(!perItemContract)('a vector missing from the response fails its item alone; the others keep theirs', async () => {
+  it('a vector missing from the response fails its item alone; the others keep theirs', async () => {
     server.requests.length = 0;
     server.fallback = (request) => {
       const inputs = (request.body as { input: string[] }).input;
