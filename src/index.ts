@@ -56,3 +56,4 @@ export {
   TokenbatchError,
   TransientError,
 } from './errors.js';
+export { withFallbacks, type Fallback, type FallbackReason, type WithFallbacksOptions } from './handlers/withFallbacks.js';

@@ -9,6 +9,7 @@
 import type { OperatorAsyncFunction } from 'ix/interfaces';
 import { iterableOperator } from './internal/iterable-face.js';
 export { fromObservable, type FromObservableOptions } from './fromObservable.js';
+export { withFallbacks, type Fallback, type FallbackReason, type WithFallbacksOptions } from './handlers/withFallbacks.js';
 import { bufferByTokensSpec, type BufferByTokensOptions } from './operators/bufferByTokens.js';
 import { dedupeSimilarSpec, type DedupeSimilarOptions } from './operators/dedupeSimilar.js';
 import { groupByLengthSpec, type GroupByLengthOptions } from './operators/groupByLength.js';

@@ -4,14 +4,27 @@
  *
  * @packageDocumentation
  */
+export { type OpenAIConnectionOptions } from './backends/openai/client.js';
+export { parseChatResults, type ChatRequestOptions, type ChatResponseFormat } from './backends/openai/chat-protocol.js';
+export { openAIChat, type OpenAIChatOptions } from './backends/openai/chat.js';
+export { OPENAI_EMBEDDING_LIMITS, openAIEmbeddings, type OpenAIEmbeddingsOptions } from './backends/openai/embeddings.js';
 export {
-  OPENAI_EMBEDDING_LIMITS,
-  openAIChat,
-  openAIEmbeddings,
-  parseChatResults,
-  type ChatResponseFormat,
-  type OpenAIChatOptions,
-  type OpenAIConnectionOptions,
-  type OpenAIEmbeddingsOptions,
-} from './backends/openai.js';
-export { classifyOpenAIError, OpenAIRequestError, parseDurationMs, parseRateLimitHeaders, retryAfterMs } from './backends/openai-errors.js';
+  classifyOpenAIError,
+  OpenAIRejectedError,
+  OpenAIRequestError,
+  parseDurationMs,
+  parseRateLimitHeaders,
+  retryAfterMs,
+} from './backends/openai/errors.js';
+export {
+  openAIBatchJob,
+  openAIEmbeddingsBatchJob,
+  type BatchJobProgress,
+  type BatchJobSettings,
+  type OpenAIBatchJob,
+  type OpenAIBatchJobOptions,
+  type OpenAIEmbeddingsBatchJobOptions,
+} from './backends/openai/batch-job.js';
+export { BATCH_FILE_LIMITS } from './backends/openai/batch-lines.js';
+export { batchJobFileStore, type BatchJobState, type BatchJobStore } from './backends/openai/batch-state.js';
+export type { BatchSnapshot } from './backends/openai/batch-tracker.js';

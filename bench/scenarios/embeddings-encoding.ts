@@ -1,5 +1,5 @@
 import { firstValueFrom, from } from 'rxjs';
-import { openAIEmbeddings } from '../../src/backends/openai.js';
+import { openAIEmbeddings } from '../../src/openai.js';
 import { bufferByTokens } from '../../src/operators/bufferByTokens.js';
 import { OpenAIServer, reply, type RecordedRequest } from '../../test/support/openai-server.js';
 import { bestOfAsync, type BenchResult, type Scenario } from '../harness.js';

@@ -3,6 +3,7 @@ import { bufferByTokensScenario } from './buffer-by-tokens.js';
 import { dedupe } from './dedupe.js';
 import { embeddingsEncoding } from './embeddings-encoding.js';
 import { groupingScenario } from './grouping.js';
+import { openAIBatchScenario } from './openai-batch.js';
 import { processingScenario } from './processing.js';
 import { redisWorkersScenario } from './redis-workers.js';
 import { poisonScenario } from './poison.js';
@@ -10,4 +11,4 @@ import { syncSourceScenario } from './sync-source.js';
 import { telemetryOverhead } from './telemetry-overhead.js';
 
 /** Every bench scenario, in the order `npm run bench` runs them. */
-export const scenarios: Scenario[] = [bufferByTokensScenario, processingScenario, dedupe, groupingScenario, telemetryOverhead, embeddingsEncoding, syncSourceScenario, poisonScenario, redisWorkersScenario];
+export const scenarios: Scenario[] = [bufferByTokensScenario, processingScenario, dedupe, groupingScenario, telemetryOverhead, embeddingsEncoding, syncSourceScenario, poisonScenario, redisWorkersScenario, openAIBatchScenario];

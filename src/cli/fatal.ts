@@ -1,4 +1,4 @@
-import { OpenAIRequestError } from '../backends/openai-errors.js';
+import { OpenAIRequestError } from '../backends/openai/errors.js';
 import { QuotaExhaustedError } from '../errors.js';
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ENETUNREACH', 'EHOSTUNREACH', 'EPIPE']);

@@ -4,7 +4,7 @@ import { from } from 'ix/asynciterable';
 import { simulatedModel, type SimulatedTask } from '../backends/simulated.js';
 import { resolveTokenizer } from '../tokens/tokenizers.js';
 import { bufferByTokens, dedupeSimilar, groupByLength, mergeBatches, orderedResults, splitOnOverflow } from '../iterable.js';
-import type * as OpenAIBackend from '../backends/openai.js';
+import type * as OpenAIBackend from '../openai.js';
 import type { BatchHandler, EncodingName, Outcome } from '../types.js';
 import { fatalReason } from './fatal.js';
 import { fileFingerprint, headerDifferences, optionsFingerprint, type RunHeader } from './fingerprint.js';
@@ -138,7 +138,7 @@ async function makeBackend(config: RunConfig): Promise<Backend> {
   }
   let openai: typeof OpenAIBackend;
   try {
-    openai = await import('../backends/openai.js');
+    openai = await import('../openai.js');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes("'openai'")) {
       throw new CliError('the openai backend needs the openai package: npm install openai');

@@ -32,3 +32,21 @@ export function batchTexts<T>(batch: Batch<T>, text: TextOf<T> | undefined): str
   const textOf: TextOf<T> = text ?? itemAsText;
   return batch.items.map((item, i) => readText(textOf, item, batch.itemIndices[i] ?? i));
 }
+
+/**
+ * Like {@link batchTexts}, but an item without text becomes its own {@link InvalidItemError} in the
+ * array instead of failing the call: under the per-item handler contract its batch-mates go on.
+ */
+export function itemTexts<T>(batch: Batch<T>, text: TextOf<T> | undefined): (string | InvalidItemError)[] {
+  const textOf: TextOf<T> = text ?? itemAsText;
+  return batch.items.map((item, i) => {
+    const index = batch.itemIndices[i] ?? i;
+    try {
+      const value: unknown = textOf(item);
+      if (typeof value !== 'string') return new InvalidItemError(`item ${index}: the text option returned ${typeof value}, not a string`, index);
+      return value;
+    } catch (cause) {
+      return new InvalidItemError(`item ${index}: ${cause instanceof Error ? cause.message : String(cause)}`, index, { cause });
+    }
+  });
+}

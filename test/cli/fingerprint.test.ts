@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fatalReason } from '../../src/cli/fatal.js';
 import { fileFingerprint, headerDifferences, optionsFingerprint, parseHeader, type RunHeader } from '../../src/cli/fingerprint.js';
-import { OpenAIRequestError } from '../../src/backends/openai-errors.js';
+import { OpenAIRequestError } from '../../src/backends/openai/errors.js';
 import { QuotaExhaustedError, TransientError } from '../../src/errors.js';
 import { testFolder } from '../support/cli.js';
 

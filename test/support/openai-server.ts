@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { BatchApi } from './openai-batch-api.js';
 
 /**
  * A real HTTP server on 127.0.0.1 (random port) speaking the OpenAI wire format, for testing
@@ -51,6 +52,8 @@ export interface WireUsage {
 export class OpenAIServer {
   /** Requests in arrival order. */
   readonly requests: RecordedRequest[] = [];
+  /** When set, answers `/v1/files` and `/v1/batches` requests (before the scripted queue). */
+  batchApi: BatchApi | undefined;
   /** Used when the queue is empty. Default: a 500 saying that nothing was scripted. */
   fallback: Script | undefined;
   readonly #queue: Script[] = [];
@@ -89,6 +92,14 @@ export class OpenAIServer {
     this.#queue.push(...scripts);
   }
 
+  /** Forgets the recorded requests, the replies still queued and the fallback (between tests). */
+  reset(): void {
+    this.requests.length = 0;
+    this.#queue.length = 0;
+    this.fallback = undefined;
+    this.batchApi = undefined;
+  }
+
   /** Resolves when the client of a held request goes away. */
   nextAbort(): Promise<RecordedRequest> {
     return new Promise((resolve) => this.#abortWaiters.push(resolve));
@@ -121,7 +132,8 @@ export class OpenAIServer {
       aborted: false,
     };
     this.requests.push(recorded);
-    const script = this.#queue.shift() ?? this.fallback ?? reply.error(500, { message: `no reply scripted for ${recorded.method} ${recorded.path}` });
+    const simulated = await this.batchApi?.handle(recorded, Buffer.concat(chunks));
+    const script = simulated ?? this.#queue.shift() ?? this.fallback ?? reply.error(500, { message: `no reply scripted for ${recorded.method} ${recorded.path}` });
     const planned = typeof script === 'function' ? script(recorded) : script;
     switch (planned.kind) {
       case 'hang':

@@ -1,13 +1,14 @@
 import {
   AbortError,
+  BatchRejectedError,
   ContextOverflowError,
   QuotaExhaustedError,
   RateLimitError,
   TimeoutError,
   TokenbatchError,
   TransientError,
-} from '../errors.js';
-import type { RateLimitHint } from '../types.js';
+} from '../../errors.js';
+import type { RateLimitHint } from '../../types.js';
 
 /**
  * A request the provider refused for a reason that retrying cannot fix: a bad key (401), no access
@@ -31,6 +32,36 @@ export class OpenAIRequestError extends TokenbatchError {
     readonly code: string | undefined,
     /** The provider's error type (`error.type` in the body), if any. */
     readonly type: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * A request the provider refused because of what it says: a content-policy rejection
+ * (`content_filter`, `invalid_prompt`, `content_policy_violation`) or an invalid request about the
+ * messages or inputs themselves (`param` under `messages` or `input`). Some item of the batch
+ * caused it, so it is a {@link BatchRejectedError}: `mergeBatches` bisects the batch to find the
+ * items that fail alone, and their batch-mates keep their results. `cause` holds the SDK's error.
+ *
+ * @example
+ * ```ts
+ * if (outcome.ok === false && outcome.error instanceof OpenAIRejectedError) console.warn(outcome.index, outcome.error.code);
+ * ```
+ */
+export class OpenAIRejectedError extends BatchRejectedError {
+  override name = 'OpenAIRejectedError';
+  constructor(
+    message: string,
+    /** The HTTP status (400 or 422 as a rule). */
+    readonly status: number,
+    /** The provider's error code, if any (`content_filter`, `invalid_prompt`, ...). */
+    readonly code: string | undefined,
+    /** The provider's error type, if any. */
+    readonly type: string | undefined,
+    /** The request field the provider blamed (`messages[1].content`, `input`), if it said. */
+    readonly param: string | undefined,
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -131,6 +162,14 @@ export function parseRateLimitHeaders(headers: HeaderSource): RateLimitHint | un
 const CONTEXT_MESSAGE =
   /maximum context length|context[ _-]length[ _-]exceeded|context window|exceeds? the (?:available )?context|context size|prompt is too long|too many (?:input )?tokens/i;
 const QUOTA_MESSAGE = /exceeded your current quota|insufficient[ _]quota|check your plan and billing/i;
+const REJECTION_CODES = new Set(['content_filter', 'content_policy_violation', 'invalid_prompt', 'string_above_max_length', 'invalid_image', 'image_content_policy_violation']);
+const REJECTION_MESSAGE = /content (?:management )?policy|flagged as potentially violating|usage polic(?:y|ies)|safety system/i;
+/** A 400/422 that an item's content caused, not the request's settings (model, temperature, ...). */
+const isContentRejection = (code: string | undefined, type: string | undefined, param: string | undefined, message: string): boolean =>
+  (code !== undefined && REJECTION_CODES.has(code)) ||
+  type === 'content_filter' ||
+  REJECTION_MESSAGE.test(message) ||
+  (param !== undefined && /^(?:body\.)?(?:messages|input)\b/.test(param));
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH']);
 
 interface ErrorFacts {
@@ -139,6 +178,7 @@ interface ErrorFacts {
   readonly status: number | undefined;
   readonly code: string | undefined;
   readonly type: string | undefined;
+  readonly param: string | undefined;
   readonly message: string;
   readonly headers: HeaderSource;
 }
@@ -152,6 +192,7 @@ function facts(error: unknown): ErrorFacts {
     status: typeof value.status === 'number' ? value.status : undefined,
     code: text(value.code) ?? text(body.code),
     type: text(value.type) ?? text(body.type),
+    param: text(value.param) ?? text(body.param),
     message: text(value.message) ?? text(body.message) ?? String(error),
     headers: value.headers as HeaderSource,
   };
@@ -192,12 +233,13 @@ function isNetworkFailure(error: unknown): boolean {
  * | already a tokenbatch error | returned unchanged |
  * | 400/413 with code `context_length_exceeded`, type `exceed_context_size_error`, or a message like "maximum context length" | {@link ContextOverflowError} |
  * | 413 otherwise (payload too large) | {@link ContextOverflowError} |
+ * | 400/422 content rejection (code `content_filter`, `invalid_prompt`, `content_policy_violation`, "content management policy", "flagged") or blaming `param` `messages…`/`input…` | {@link OpenAIRejectedError} (a {@link BatchRejectedError}: isolated by bisection) |
  * | 429 with code or type `insufficient_quota`, or "exceeded your current quota" | {@link QuotaExhaustedError} |
  * | 429 "Request too large" (one request above the tokens-per-minute limit) | {@link ContextOverflowError} |
  * | 429 otherwise | {@link RateLimitError}, `retryAfterMs` from `retry-after-ms`, `retry-after` or "try again in …" |
  * | 408 | {@link TimeoutError} |
  * | 409, 5xx | {@link TransientError} |
- * | other 4xx (400, 401, 403, 404, 422, …) | {@link OpenAIRequestError} (fatal) |
+ * | other 4xx (400, 401, 403, 404, 422, …) | {@link OpenAIRequestError} (fatal, never isolated: no item causes it) |
  * | SDK connection timeout (`APIConnectionTimeoutError`) | {@link TimeoutError} |
  * | connection failure (`APIConnectionError`, ECONNRESET, …) or an unparseable response body | {@link TransientError} |
  * | user abort (`APIUserAbortError`, `AbortError`) | {@link AbortError} |
@@ -214,7 +256,7 @@ function isNetworkFailure(error: unknown): boolean {
  */
 export function classifyOpenAIError(error: unknown): Error {
   if (error instanceof TokenbatchError) return error;
-  const { names, status, code, type, message, headers } = facts(error);
+  const { names, status, code, type, param, message, headers } = facts(error);
   const cause = { cause: error };
   const text = `openai: ${message}`;
   if (status === undefined) {
@@ -230,6 +272,7 @@ export function classifyOpenAIError(error: unknown): Error {
       return new ContextOverflowError(text, cause);
     }
   }
+  if ((status === 400 || status === 422) && isContentRejection(code, type, param, message)) return new OpenAIRejectedError(text, status, code, type, param, cause);
   if (status === 429) {
     if (code === 'insufficient_quota' || type === 'insufficient_quota' || QUOTA_MESSAGE.test(message)) return new QuotaExhaustedError(text, cause);
     if (/request too large/i.test(message)) return new ContextOverflowError(text, cause);

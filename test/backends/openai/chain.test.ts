@@ -1,8 +1,10 @@
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bufferByTokens, mergeBatches, orderedResults, splitOnOverflow, type Outcome } from '../src/index.js';
-import { classifyOpenAIError, openAIChat, openAIEmbeddings } from '../src/openai.js';
-import { chatItems, OpenAIServer, reply, type RecordedRequest } from './support/openai-server.js';
+import { bufferByTokens, mergeBatches, orderedResults, splitOnOverflow, type Outcome } from '../../../src/index.js';
+import { classifyOpenAIError, openAIChat, openAIEmbeddings } from '../../../src/openai.js';
+import { BatchRejectedError } from '../../../src/errors.js';
+import { chatItems, OpenAIServer, reply, type RecordedRequest } from '../../support/openai-server.js';
+
 
 // The OpenAI backends inside the whole chain, against a real HTTP server on loopback: every item
 // ends with exactly one outcome, and the requests made are the retries and splits the script implies.
@@ -82,11 +84,23 @@ describe('openAIChat in the chain, against a scripted OpenAI-compatible server',
     expect(requests.map((request) => chatItems(request).length)).toEqual([6, 2]);
   });
 
-  it('fails a batch whose answer stays malformed with BatchResultMismatchError after isolating and retrying', async () => {
+  it('fails a batch whose answer stays malformed with BatchRejectedError (isolated by bisection under the per-item contract)', async () => {
     const broken = () => reply.chat('this is not JSON at all');
     const { outcomes } = await runChat(Array.from({ length: 60 }, () => broken), { maxAttempts: 2 });
     expectComplete(outcomes);
-    expect(outcomes.every((outcome) => !outcome.ok && outcome.error.name === 'BatchResultMismatchError')).toBe(true);
+    expect(outcomes.every((outcome) => !outcome.ok && outcome.error instanceof BatchRejectedError)).toBe(true);
+  });
+
+  it('one item never answered: the others keep their answers, the repair asks for it alone, and it fails alone', async () => {
+    const skipsTheThird = (request: RecordedRequest) =>
+      reply.chatResults(chatItems(request).filter(({ text }) => text !== items[2]).map(({ id, text }) => ({ id, result: label(text) })));
+    const { outcomes, requests } = await runChat([skipsTheThird, skipsTheThird, skipsTheThird, skipsTheThird, skipsTheThird, skipsTheThird], { maxAttempts: 1 });
+    expectComplete(outcomes);
+    for (const outcome of outcomes) {
+      if (outcome.index === 2) expect(outcome).toMatchObject({ ok: false, error: { name: 'BatchResultMismatchError', itemIndex: 2 } });
+      else expect(outcome).toMatchObject({ ok: true, value: label(outcome.item) });
+    }
+    expect(requests.map((request) => chatItems(request).map(({ text }) => text))).toEqual([items, [items[2]]]);
   });
 });
 
@@ -109,5 +123,21 @@ describe('openAIEmbeddings in the chain', () => {
       if (outcome.ok) expect(Array.from(outcome.value).slice(0, 1)).toEqual([outcome.item.length]);
     }
     expect(server.requests).toHaveLength(2);
+  });
+
+  it('a vector missing from the response fails its item alone; the others keep theirs', async () => {
+    server.requests.length = 0;
+    server.fallback = (request) => {
+      const inputs = (request.body as { input: string[] }).input;
+      // Index 1 is never sent back.
+      return reply.embeddings(
+        inputs.map((text) => [text.length, 1, 0]),
+        { order: inputs.map((_, i) => i).filter((i) => i !== 1) },
+      )(request);
+    };
+    const handler = openAIEmbeddings<string>({ model: 'text-embedding-3-small', apiKey: 'test', baseURL: server.url });
+    const outcomes = await lastValueFrom(from(items).pipe(bufferByTokens({ maxTokens: 1000, maxItems: 6 }), mergeBatches(handler, { retry: false }), orderedResults(), toArray()));
+    expect(outcomes.map((outcome) => outcome.ok)).toEqual([true, false, true, true, true, true]);
+    expect(outcomes[1]).toMatchObject({ ok: false, error: { name: 'BatchResultMismatchError', itemIndex: 1 } });
   });
 });
