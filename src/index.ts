@@ -33,6 +33,7 @@ export type {
   EncodingName,
   FailureOutcome,
   HandlerContext,
+  HandlerResults,
   Outcome,
   OutcomeBase,
   RateLimitHint,

@@ -35,6 +35,7 @@ export type {
   EncodingName,
   FailedItem,
   HandlerContext,
+  HandlerResults,
   IndexedItem,
   Outcome,
   SkippedItem,

@@ -241,7 +241,18 @@ export interface HandlerContext {
 export type BatchHandler<T, R> = (
   batch: Batch<T>,
   context: HandlerContext,
-) => PromiseLike<readonly R[]> | AsyncIterable<readonly R[]> | Observable<readonly R[]>;
+) => PromiseLike<HandlerResults<R>> | AsyncIterable<HandlerResults<R>> | Observable<HandlerResults<R>>;
+
+/**
+ * What a {@link BatchHandler} answers for a batch: one entry per item, in order. An `Error` entry
+ * fails that item alone; a typed array (a `Float32Array` of scores, say) is as good as an array.
+ *
+ * @example
+ * ```ts
+ * const results: HandlerResults<string> = ['billing', new Error('the model skipped this one'), 'bug'];
+ * ```
+ */
+export type HandlerResults<R> = readonly (R | Error)[] | (ArrayLike<R> & Iterable<R>);
 
 /**
  * The result of one input item at the end of a chain: its value, or an explicit error. Every input
@@ -276,6 +287,8 @@ export interface OutcomeBase<T> {
   readonly splitDepth: number;
   /** Handler calls made for this item (0 for a duplicate or an item that never reached a handler). */
   readonly attempts: number;
+  /** The model that answered, when the handler reported it (`report({ model })`), as with `withFallbacks`. */
+  readonly model?: string;
 }
 
 /**

@@ -2,7 +2,7 @@ import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { BatchRejectedError, ContextOverflowError, QuotaExhaustedError, RateLimitError, TimeoutError, TransientError } from '../errors.js';
 import { handlerResult } from '../internal/handler-result.js';
 import { nonNegative, optionalPositive, OptionReader, requireObject, scheduler as schedulerOption } from '../internal/options.js';
-import type { Batch, BatchHandler, HandlerContext } from '../types.js';
+import type { Batch, BatchHandler, HandlerContext, HandlerResults } from '../types.js';
 
 /**
  * Why a batch moves on to a fallback handler.
@@ -115,7 +115,7 @@ export function withFallbacks<T, R>(
   primary: BatchHandler<T, R>,
   fallbacks: readonly (BatchHandler<T, R> | Fallback<T, R>)[],
   options: WithFallbacksOptions = {},
-): (batch: Batch<T>, context: HandlerContext) => Promise<readonly R[]> {
+): (batch: Batch<T>, context: HandlerContext) => Promise<HandlerResults<R>> {
   if (typeof primary !== 'function') throw new TypeError('withFallbacks: primary: expected a batch handler (a function)');
   if (!Array.isArray(fallbacks) || fallbacks.length === 0) throw new TypeError('withFallbacks: fallbacks: expected a non-empty array of handlers');
   const raw = requireObject(options, 'withFallbacks') as WithFallbacksOptions;

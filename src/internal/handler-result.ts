@@ -5,8 +5,8 @@ import { isObservable, type Observable } from 'rxjs';
  * This turns any of them into a promise that settles with the first array, and rejects at once
  * when `signal` aborts, whether or not the handler honours the signal itself.
  */
-export function handlerResult<R>(value: PromiseLike<readonly R[]> | AsyncIterable<readonly R[]> | Observable<readonly R[]>, signal: AbortSignal): Promise<readonly R[]> {
-  return new Promise<readonly R[]>((resolve, reject) => {
+export function handlerResult<V>(value: PromiseLike<V> | AsyncIterable<V> | Observable<V>, signal: AbortSignal): Promise<V> {
+  return new Promise<V>((resolve, reject) => {
     let cancel: () => void = () => {};
     const onAbort = () => {
       cancel();

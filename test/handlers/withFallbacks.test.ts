@@ -133,6 +133,16 @@ describe('withFallbacks', () => {
     expect(await handler(await makeBatch(['a']), makeContext().context)).toEqual(['lenient:a']);
   });
 
+  it('each outcome says which model answered it', async () => {
+    const primary = model('primary', (batch) => (batch.items.includes('b') ? new QuotaExhaustedError('no credit') : undefined));
+    const handler = withFallbacks(primary.handler, [{ handler: model('backup').handler, model: 'backup-model' }], { model: 'primary-model', cooldownMs: 0 });
+    const outcomes = await lastValueFrom(from(['a', 'b']).pipe(bufferByTokens({ maxTokens: 100, maxItems: 1 }), mergeBatches(handler, { concurrency: 1 }), toArray()));
+    expect(outcomes.map((outcome) => [outcome.item, outcome.ok, outcome.model])).toEqual([
+      ['a', true, 'primary-model'],
+      ['b', true, 'backup-model'],
+    ]);
+  });
+
   it("the batch span names the model that answered", async () => {
     const exporter = new InMemorySpanExporter();
     const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });

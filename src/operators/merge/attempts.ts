@@ -45,7 +45,7 @@ export class Inflight {
 /** Receives each item's result as soon as it is known. */
 export type Deliver<T> = (entries: readonly Envelope<T>[], results: readonly ItemResult[]) => void;
 
-type CallResult = { ok: true; values: ArrayLike<unknown> } | { ok: false; error: Error };
+type CallResult = { ok: true; values: ArrayLike<unknown>; model: string | undefined } | { ok: false; error: Error; model: string | undefined };
 
 /**
  * Processes one batch until every item has a result:
@@ -90,7 +90,7 @@ export class Solver<T, R> {
           const value = result.values[i];
           if (value !== undefined && !(value instanceof Error)) {
             settled.push(entry);
-            results.push({ ok: true, value, attempts: calls, depth });
+            results.push({ ok: true, value, attempts: calls, depth, model: result.model });
             return;
           }
           const error =
@@ -102,7 +102,7 @@ export class Solver<T, R> {
             againError ??= error;
           } else {
             settled.push(entry);
-            results.push({ ok: false, error, attempts: calls, depth });
+            results.push({ ok: false, error, attempts: calls, depth, model: result.model });
           }
         });
         if (settled.length > 0) deliver(settled, results);
@@ -131,7 +131,7 @@ export class Solver<T, R> {
       if (tries >= retry.maxAttempts || !retry.retryable(error)) {
         deliver(
           unit.entries,
-          unit.entries.map(() => ({ ok: false, error, attempts: calls, depth })),
+          unit.entries.map(() => ({ ok: false, error, attempts: calls, depth, model: result.model })),
         );
         return;
       }
@@ -182,11 +182,11 @@ export class Solver<T, R> {
       }
       span.end(undefined, facts, scheduler.now());
       span = undefined;
-      return { ok: true, values };
+      return { ok: true, values, model: facts.model };
     } catch (raw) {
       const error = this.#classify(raw);
       span?.end(error, facts, scheduler.now());
-      return { ok: false, error };
+      return { ok: false, error, model: facts.model };
     } finally {
       if (timer) {
         timer.unsubscribe();

@@ -4,7 +4,9 @@ import type { Telemetry } from '../../internal/telemetry.js';
 import type { Outcome } from '../../types.js';
 
 /** One item's result as a batch's processing found it. */
-export type ItemResult = { ok: true; value: unknown; attempts: number; depth: number } | { ok: false; error: Error; attempts: number; depth: number };
+export type ItemResult =
+  | { ok: true; value: unknown; attempts: number; depth: number; model?: string | undefined }
+  | { ok: false; error: Error; attempts: number; depth: number; model?: string | undefined };
 
 /**
  * Turns results into outcomes, one per item: items settled by a call, items that failed before one
@@ -33,6 +35,8 @@ export class Settlement<T, R> {
     const outcome: Outcome<T, R> = result.ok
       ? { index: entry.index, item: entry.item, ok: true, value: result.value as R, attempts: result.attempts, splitDepth: result.depth }
       : { index: entry.index, item: entry.item, ok: false, error: result.error, attempts: result.attempts, splitDepth: result.depth };
+    // Only when the handler said which model answered (withFallbacks does): outcomes stay one shape otherwise.
+    if (result.model !== undefined) (outcome as { model?: string }).model = result.model;
     this.#out(outcome, entry.arrivedAt);
     entry.pending--;
     entry.settle(this.settler, outcome);
