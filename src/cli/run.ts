@@ -25,7 +25,7 @@ import { startTelemetry } from './telemetry.js';
 export interface RunConfig {
   input: string;
   output: string;
-  backend: 'openai' | 'simulated';
+  backend: 'openai' | 'openai-batch' | 'simulated';
   prompt?: string;
   model: string;
   baseURL?: string;
@@ -57,6 +57,14 @@ export interface RunConfig {
   retryFailed?: boolean;
   /** Resume even when the output was made from another input or with other settings. */
   ignoreFingerprint?: boolean;
+  /** `--backend openai-batch`: where submitted batches are recorded (default `<output>.batch-state.json`). */
+  batchState?: string;
+  /** `--backend openai-batch`: the first wait between polls. */
+  pollIntervalMs?: number;
+  /** `--backend openai-batch`: requests per input file (at most 50,000). */
+  maxRequestsPerFile?: number;
+  /** `--backend openai-batch`: cancel the batches when the run is interrupted (default: a rerun re-attaches). */
+  cancelOnInterrupt?: boolean;
 }
 
 /**
@@ -118,9 +126,18 @@ interface Backend {
   handler: BatchHandler<InputItem, unknown>;
   batchOverheadTokens: number;
   itemOverheadTokens: number;
+  /** Calls in flight when the backend knows better than --concurrency (a batch job packs thousands). */
+  concurrency?: number;
+  /** A batch job: no per-call timeout (a batch may take 24 h). */
+  batchJob?: boolean;
+  close?(): void;
 }
 
-async function makeBackend(config: RunConfig): Promise<Backend> {
+async function makeBackend(config: RunConfig, say: (line: string) => void): Promise<Backend> {
+  if (config.backend === 'openai-batch') {
+    const { openAIBatchBackend } = await import('./openai-batch.js');
+    return { ...(await openAIBatchBackend(config, say)), batchJob: true };
+  }
   if (config.backend === 'simulated') {
     if (config.task === undefined) throw new CliError('--task is required with --backend simulated (classify, summarize, translate or embed)');
     const model = simulatedModel<InputItem, SimulatedTask>({
@@ -233,7 +250,7 @@ export async function runJob(config: RunConfig, io: RunIO): Promise<number> {
   await checkInput(config.input);
   await checkOutputDirectory(config.output);
   if (resolve(config.input) === resolve(config.output)) throw new CliError('--output must not be the input file');
-  const backend = await makeBackend(config);
+  const backend = await makeBackend(config, (line) => io.stderr.write(`tokenbatch: ${line}\n`));
   if (backend.batchOverheadTokens + backend.itemOverheadTokens >= config.maxTokens) {
     throw new CliError(`--max-tokens ${config.maxTokens} leaves no room for items after the prompt and instructions (about ${backend.batchOverheadTokens} tokens)`);
   }
@@ -241,6 +258,7 @@ export async function runJob(config: RunConfig, io: RunIO): Promise<number> {
   try {
     return await runLocked(config, io, backend);
   } finally {
+    backend.close?.();
     lock.release();
   }
 }
@@ -316,9 +334,9 @@ async function runLocked(config: RunConfig, io: RunIO, backend: Backend): Promis
   const outcomes = batches.pipe(
     splitOnOverflow<InputItem>(),
     mergeBatches<InputItem, unknown>(handler, {
-      concurrency: config.concurrency,
+      concurrency: backend.concurrency ?? config.concurrency,
       retry: { maxAttempts: config.maxAttempts },
-      timeoutMs: config.timeoutMs,
+      ...(backend.batchJob === true ? {} : { timeoutMs: config.timeoutMs }),
       ...(config.rpm === undefined && config.tpm === undefined
         ? {}
         : { rateLimit: { ...(config.rpm === undefined ? {} : { requestsPerMinute: config.rpm }), ...(config.tpm === undefined ? {} : { tokensPerMinute: config.tpm }) } }),

@@ -64,3 +64,24 @@ describe('tokenbatch run: chain features (a child process)', () => {
     });
   });
 });
+
+describe('tokenbatch run --backend openai-batch (a child process, against the loopback Batch API)', () => {
+  it('sends the lines as one Batch API job, writes every result in input order, and a rerun sends nothing', async () => {
+    const { BatchApi } = await import('../support/openai-batch-api.js');
+    await withServer(async (server) => {
+      server.batchApi = new BatchApi();
+      const input = path('batch-items.jsonl');
+      const output = path('batch-results.jsonl');
+      writeFileSync(input, ['Refund please', 'The app crashes', 'Thanks'].map((text) => JSON.stringify(text)).join('\n') + '\n');
+      const first = await cli(run(server, input, output, '--backend', 'openai-batch', '--poll-interval-ms', '5'), KEY);
+      expect(first.stderr).toContain('wrote 3 result lines');
+      expect(first.code).toBe(0);
+      expect(first.stderr).toMatch(/batch API: 1 batch \(completed\), \d+ of \d+ requests done/);
+      expect(completeLines(output).map((line) => (line as { ok: boolean }).ok)).toEqual([true, true, true]);
+      const requests = server.requests.length;
+      const again = await cli(run(server, input, output, '--backend', 'openai-batch', '--poll-interval-ms', '5'), KEY);
+      expect(again.code).toBe(0);
+      expect(server.requests.length).toBe(requests);
+    });
+  });
+});
