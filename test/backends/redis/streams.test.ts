@@ -6,13 +6,13 @@ import { from as ixFrom } from 'ix/asynciterable';
 import { Redis, type RedisOptions } from 'ioredis';
 import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bufferByTokens, mergeBatches, orderedResults, type BatchHandler, type Outcome } from '../src/index.js';
-import * as iterable from '../src/iterable.js';
-import { fromRedisStream, RedisStreamError, RedisStreamSource, toRedisStream, type StreamEntry } from '../src/redis.js';
-import { INSTALL_HINT, pendingCount, readResults, redisServerPath, seedStream, startRedisServer, waitFor, type RedisServer } from './support/redis.js';
+import { bufferByTokens, mergeBatches, orderedResults, type BatchHandler, type Outcome } from '../../../src/index.js';
+import * as iterable from '../../../src/iterable.js';
+import { fromRedisStream, RedisStreamError, RedisStreamSource, toRedisStream, type StreamEntry } from '../../../src/redis.js';
+import { INSTALL_HINT, pendingCount, readResults, redisServerPath, seedStream, startRedisServer, waitFor, type RedisServer } from '../../support/redis.js';
 
 const hasRedis = redisServerPath() !== undefined;
-if (!hasRedis) console.warn(`test/redis.test.ts: Redis tests skipped: ${INSTALL_HINT}`);
+if (!hasRedis) console.warn(`test/backends/redis/streams.test.ts: Redis tests skipped: ${INSTALL_HINT}`);
 
 const text = (entry: StreamEntry): string => entry.fields.text ?? '';
 const upper: BatchHandler<StreamEntry, string> = async (batch) => batch.items.map((entry) => text(entry).toUpperCase());
@@ -63,7 +63,7 @@ describe('fromRedisStream / toRedisStream options', () => {
     const source = fromRedisStream(base);
     await expect(source.ack('not-an-id')).rejects.toThrow(TypeError);
     await expect(source.ack({ index: 0, item: 'text', ok: true, value: 1, splitDepth: 0, attempts: 1 } as never)).rejects.toThrow(/StreamEntry/);
-    await expect(source.ack({ id: '1-0', fields: {}, stream: 'other', redelivered: false })).rejects.toThrow(/stream "other"/);
+    await expect(source.ack({ id: '1-0', fields: {}, stream: 'other', redelivered: false, deliveries: 1 })).rejects.toThrow(/stream "other"/);
   });
 });
 
@@ -117,7 +117,7 @@ describe.skipIf(!hasRedis)('Redis Streams against redis-server', () => {
       if (i % 50 === 7) expect(record.fields).toEqual({ ...base, ok: 'false', error: JSON.stringify({ name: 'TypeError', message: 'cannot handle a failure item' }) });
       else expect(record.fields).toEqual({ ...base, ok: 'true', value: JSON.stringify(`ITEM ${i}`) });
     });
-    expect(source.stats).toEqual({ read: 300, recovered: 0, claimed: 0, acked: 300, deleted: 0 });
+    expect(source.stats).toMatchObject({ read: 300, recovered: 0, claimed: 0, acked: 300, deleted: 0, released: 0, deadLettered: 0 });
     expect(source.inFlight).toBe(0);
   });
 
