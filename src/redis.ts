@@ -20,3 +20,5 @@ export {
 export { isFinalFailure, toRedisStream, type RedisSinkOperator, type ToRedisStreamOptions } from './backends/redis/sink.js';
 export { TokenbatchError } from './errors.js';
 export type { FailureOutcome, Outcome, OutcomeBase, SuccessOutcome } from './types.js';
+export { redisRateLimiter, type RedisRateLimiter, type RedisRateLimiterOptions, type RedisRateLimitGrant } from './backends/redis/rate-limiter.js';
+export type { RateLimiter, RateLimitGrant } from './internal/rate-limiter.js';
