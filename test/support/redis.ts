@@ -24,6 +24,12 @@ export interface RedisServer {
   readonly port: number;
   readonly url: string;
   stop(): Promise<void>;
+  /**
+   * An outage: the server saves its data and exits; `restart()` brings it back on the same port
+   * with that data (streams, groups, pending lists).
+   */
+  crash(): Promise<void>;
+  restart(): Promise<void>;
 }
 
 function freePort(): Promise<number> {
@@ -82,16 +88,31 @@ export async function startRedisServer(): Promise<RedisServer> {
       lastError = error;
       continue;
     }
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    let exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const running = () => child.exitCode === null && child.signalCode === null;
     return {
       port,
       url: `redis://127.0.0.1:${port}`,
       stop: async () => {
-        if (child.exitCode === null && child.signalCode === null) {
+        if (running()) {
           child.kill('SIGTERM');
           await exited;
         }
         rmSync(dir, { recursive: true, force: true });
+      },
+      crash: async () => {
+        // SHUTDOWN SAVE from redis-cli: the data survives (--save '' only turns periodic saves off).
+        try {
+          execFileSync('redis-cli', ['-p', String(port), 'SHUTDOWN', 'SAVE'], { stdio: 'ignore' });
+        } catch {
+          // redis-cli reports the connection the shutdown closed
+        }
+        await exited;
+      },
+      restart: async () => {
+        if (running()) throw new Error('redis-server is still running');
+        child = await launch(binary, port, dir);
+        exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       },
     };
   }
