@@ -29,6 +29,8 @@ const source = fromRedisStream({
   blockMs: 200,
   batchSize: number('WORKER_BATCH_SIZE', 20),
 });
+// WORKER_LIMITER=local: each worker has a limiter of its own (the baseline the shared one replaces).
+const local = env.WORKER_LIMITER === 'local';
 const limiter = redisRateLimiter({
   client,
   key: env.WORKER_LIMIT_KEY ?? 'limit',
@@ -63,7 +65,12 @@ const handler: BatchHandler<StreamEntry, string> = async (batch, context) => {
 
 async function run(): Promise<void> {
   const batching = { maxTokens: 10_000, maxItems: number('WORKER_MAX_ITEMS', 4), maxWaitMs: 20, text };
-  const merging = { concurrency: number('WORKER_CONCURRENCY', 1), rateLimit: limiter, retry: { maxAttempts: 5, baseDelayMs: 50 } };
+  const localLimit = {
+    requestsPerMinute: env.WORKER_RPM === undefined ? undefined : Number(env.WORKER_RPM),
+    tokensPerMinute: env.WORKER_TPM === undefined ? undefined : Number(env.WORKER_TPM),
+    windowMs: number('WORKER_WINDOW_MS', 60_000),
+  };
+  const merging = { concurrency: number('WORKER_CONCURRENCY', 1), rateLimit: local ? localLimit : limiter, retry: { maxAttempts: 5, baseDelayMs: 50 } };
   await lastValueFrom(source.pipe(bufferByTokens(batching), mergeBatches(handler, merging), orderedResults(), toRedisStream({ source, stream: env.WORKER_RESULTS ?? 'results' })), { defaultValue: undefined });
 }
 

@@ -129,6 +129,8 @@ export interface FleetOptions {
   /** Items per request. Default 4. */
   maxItems?: number;
   timeoutMs?: number;
+  /** 'redis' (default): one redisRateLimiter for the fleet; 'local': a limiter per worker, each with the whole limit. */
+  limiter?: 'redis' | 'local';
 }
 
 export interface FleetRun {
@@ -144,6 +146,8 @@ export interface FleetRun {
   shares: Record<string, number>;
   /** Distinct input entries with a result. */
   completed: number;
+  /** Milliseconds from the go signal until every entry had a result and nothing was pending. */
+  ms: number;
   workers: Worker[];
 }
 
@@ -162,6 +166,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetRun> {
     WORKER_RESULTS: results,
     WORKER_API_URL: provider.url,
     WORKER_LIMIT_KEY: `{${name}}:limit`,
+    WORKER_LIMITER: options.limiter ?? 'redis',
     WORKER_WINDOW_MS: windowMs,
     WORKER_CONCURRENCY: options.concurrency ?? 1,
     WORKER_MAX_ITEMS: options.maxItems ?? 4,
@@ -171,15 +176,18 @@ export async function runFleet(options: FleetOptions): Promise<FleetRun> {
     ...(options.requestsPerWindow === undefined ? {} : { WORKER_RPM: options.requestsPerWindow }),
     ...(options.tokensPerWindow === undefined ? {} : { WORKER_TPM: options.tokensPerWindow }),
   };
+  let ms: number;
   const workers = Array.from({ length: options.workers }, (_, i) => forkWorker({ ...env, WORKER_CONSUMER: `w${i + 1}` }, 'fleet'));
   try {
     await Promise.all(workers.map((worker) => worker.next('ready', 60_000)));
+    const started = performance.now();
     for (const worker of workers) worker.send('go');
     await waitFor(
       async () => Number(await client.call('XLEN', results)) >= options.items && (await pendingCount(client, stream, 'fleet')) === 0,
       options.timeoutMs ?? 60_000,
       `the fleet of ${options.workers} to finish ${options.items} items`,
     );
+    ms = performance.now() - started;
     for (const worker of workers) worker.send('stop');
     await Promise.all(workers.map((worker) => worker.next('done')));
     await Promise.all(workers.map((worker) => worker.exited));
@@ -194,7 +202,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetRun> {
   const shares: Record<string, number> = {};
   for (const arrival of arrivals) shares[arrival.worker] = (shares[arrival.worker] ?? 0) + 1;
   const completed = new Set((await readResults(client, results)).map((record) => record.fields.input)).size;
-  return { arrivals, throughput: ((arrivals.length - 1) / span) * 1000, busiest, violations, shares, completed, workers };
+  return { arrivals, throughput: ((arrivals.length - 1) / span) * 1000, busiest, violations, shares, completed, ms, workers };
 }
 
 /** Windows [t, t + windowMs), one starting at each arrival, that hold more requests or tokens than allowed. */
