@@ -227,7 +227,7 @@ function sinkSpec<R>(options: ToRedisStreamOptions<R>): OperatorSpec<unknown, Ou
     encode: custom ?? defaultEncode(source.consumer),
     isFinal: optionalFunction<(error: Error) => boolean>(options.isFinal, 'isFinal') ?? isFinalFailure,
   };
-  if (settings.maxBatch > 2000) throw new RangeError(`maxBatch: expected a number <= 2000 (Lua's unpack limit), got ${settings.maxBatch}`);
+  if (settings.maxBatch > 4000) throw new RangeError(`maxBatch: expected a number <= 4000 (Lua's unpack limit), got ${settings.maxBatch}`);
   // One script touches the three streams: under Redis Cluster they must share a slot.
   if ((settings.client as { isCluster?: unknown }).isCluster === true) {
     requireSameSlot('toRedisStream', { 'source stream': source.stream, stream: settings.stream, deadLetterStream: source.deadLetterStream });

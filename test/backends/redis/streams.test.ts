@@ -46,6 +46,15 @@ describe('fromRedisStream / toRedisStream options', () => {
     expect(() => fromRedisStream({ ...base, signal: {} as never })).toThrow(/^signal:/);
     expect(() => fromRedisStream({ ...base, readClient: fakeClient })).toThrow(/^readClient:/);
     expect(() => fromRedisStream({ ...base, onDeleted: 'log' as never })).toThrow(/^onDeleted:/);
+    expect(() => fromRedisStream({ ...base, heartbeatMs: 0 })).toThrow(/^heartbeatMs:/);
+    expect(() => fromRedisStream({ ...base, minIdleMs: 1000, heartbeatMs: 1000 })).toThrow('heartbeatMs: expected a number < minIdleMs (1000), got 1000');
+    expect(() => fromRedisStream({ ...base, maxDeliveries: 0 })).toThrow(/^maxDeliveries:/);
+    expect(() => fromRedisStream({ ...base, deadLetterStream: '' })).toThrow(/^deadLetterStream:/);
+    expect(() => fromRedisStream({ ...base, telemetry: 'on' as never })).toThrow(/^telemetry:/);
+    expect(() => fromRedisStream({ ...base, minIdle: 5 } as never)).toThrow("fromRedisStream: unknown option 'minIdle' (did you mean 'minIdleMs'?)");
+    expect(() => fromRedisStream({ ...base, colour: 'red' } as never)).toThrow("fromRedisStream: unknown option 'colour'");
+    expect(fromRedisStream({ ...base, stream: 'tickets' }).deadLetterStream).toBe('{tickets}:dead');
+    expect(fromRedisStream({ ...base, stream: '{t}:in' }).deadLetterStream).toBe('{t}:dead');
     expect(fromRedisStream(base)).toBeInstanceOf(RedisStreamSource);
   });
 
@@ -54,9 +63,11 @@ describe('fromRedisStream / toRedisStream options', () => {
     expect(() => toRedisStream({ source: {} as never, stream: 'r' })).toThrow(/^source:/);
     expect(() => toRedisStream({ source, stream: '' })).toThrow(/^stream:/);
     expect(() => toRedisStream({ source, stream: 'r', maxBatch: 0 })).toThrow(/^maxBatch:/);
-    expect(() => toRedisStream({ source, stream: 'r', maxBatch: 5000 })).toThrow(/^maxBatch:/);
+    expect(() => toRedisStream({ source, stream: 'r', maxBatch: 4001 })).toThrow(/^maxBatch:/);
     expect(() => toRedisStream({ source, stream: 'r', maxLen: 0.5 })).toThrow(/^maxLen:/);
     expect(() => toRedisStream({ source, stream: 'r', encode: {} as never })).toThrow(/^encode:/);
+    expect(() => toRedisStream({ source, stream: 'r', isFinal: true as never })).toThrow(/^isFinal:/);
+    expect(() => toRedisStream({ source, stream: 'r', maxlen: 5 } as never)).toThrow("toRedisStream: unknown option 'maxlen' (did you mean 'maxLen'?)");
   });
 
   it('ack rejects what names no entry', async () => {
