@@ -103,7 +103,10 @@ export function hashTagOf(name: string): string {
   return name;
 }
 
-/** A key in the same Cluster slot as `base`: `{tag}suffix`, reusing base's hash tag. */
+/**
+ * A key in the same Cluster slot as `base`: `{tag}suffix`, reusing base's hash tag. (A `base`
+ * without a tag but with a `}` has no such key: name it with a tag.)
+ */
 export function sameSlot(base: string, suffix: string): string {
   return `{${hashTagOf(base)}}${suffix}`;
 }

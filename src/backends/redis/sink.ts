@@ -264,7 +264,8 @@ export interface RedisSinkOperator<R> extends OperatorFunction<Outcome<StreamEnt
  * A failed outcome is acknowledged only when it is final (see {@link ToRedisStreamOptions.isFinal}):
  * an entry that failed with a retryable error (a batch-mate of a failing call, an outage) is left
  * pending, not written, and delivered again after `minIdleMs`; on its `maxDeliveries`-th delivery it
- * is written as failed, copied to the dead-letter stream with its error, and acknowledged.
+ * is written as failed, copied to the dead-letter stream with its error, and acknowledged. Released
+ * outcomes pass on downstream too (their entry comes again, with `deliveries` one higher).
  *
  * Works on both faces: as an RxJS operator in `.pipe()`, and on async iterables with ix's `pipe`.
  * A failed write ends the stream with a {@link RedisStreamError}; its entries stay pending.

@@ -3,11 +3,13 @@
  * refuses, as any cluster does, a script whose keys hash to different slots. The limiter, the
  * source and the sink run on an ioredis `Cluster` client.
  */
+import fc from 'fast-check';
 import { Cluster } from 'ioredis';
 import { lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bufferByTokens, mergeBatches, orderedResults, TransientError, type BatchHandler } from '../../../src/index.js';
-import { fromRedisStream, redisRateLimiter, toRedisStream, type RedisStreamClient, type StreamEntry } from '../../../src/redis.js';
+import { fromRedisStream, redisRateLimiter, toRedisStream, type StreamEntry } from '../../../src/redis.js';
+import { sameSlot } from '../../../src/backends/redis/client.js';
 import { INSTALL_HINT, pendingCount, readResults, redisServerPath, seedStream, startRedisServer, waitFor, type RedisServer } from '../../support/redis.js';
 
 const hasRedis = redisServerPath() !== undefined;
@@ -31,6 +33,14 @@ describe.skipIf(!hasRedis)('on Redis Cluster (one node, every slot)', () => {
     await expect(cluster.call('EVAL', "return redis.call('GET', KEYS[1])", 2, 'a', 'b')).rejects.toThrow(/CROSSSLOT/);
   });
 
+  it('a key and the keys named after it (sameSlot) hash to one slot, for any key', async () => {
+    const keys = fc.sample(fc.oneof(fc.string({ unit: fc.constantFrom('a', 'b', ':', '-', 'x', '7', 'é'), minLength: 1 }), fc.string().map((tag) => `{t${tag.replace(/[{}]/g, '')}}:in`)), { numRuns: 60, seed: 16 });
+    for (const key of keys) {
+      const slot = await cluster.call('CLUSTER', 'KEYSLOT', key);
+      for (const suffix of [':dead', ':grants', ':results']) expect(await cluster.call('CLUSTER', 'KEYSLOT', sameSlot(key, suffix))).toBe(slot);
+    }
+  });
+
   it('the shared limiter works: its keys share one slot', async () => {
     const limiter = redisRateLimiter({ client: cluster, key: 'openai:gpt-4o-mini', requestsPerMinute: 2, tokensPerMinute: 100, windowMs: 200 });
     const grants = await Promise.all([limiter.acquire(10), limiter.acquire(10), limiter.acquire(10)]);
@@ -41,7 +51,7 @@ describe.skipIf(!hasRedis)('on Redis Cluster (one node, every slot)', () => {
   });
 
   it('a chain with hash-tagged streams runs, dead letters included', async () => {
-    const client = cluster as unknown as RedisStreamClient;
+    const client = cluster;
     const stream = '{tickets}:items';
     await seedStream(cluster, stream, 12, (i) => (i === 4 ? 'always failing' : `ticket ${i}`));
     const source = fromRedisStream({ client, stream, group: 'g', consumer: 'c', blockMs: 50, minIdleMs: 100, claimIntervalMs: 30, maxDeliveries: 2 });
