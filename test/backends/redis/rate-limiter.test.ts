@@ -3,6 +3,7 @@
  * process they live in (here: separate connections). Times are Redis's own (`grant.at`), so the
  * checks are about order and counts, never about how long anything took.
  */
+import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbortError, TransientError } from '../../../src/errors.js';
@@ -60,6 +61,31 @@ describe.skipIf(!hasRedis)('redisRateLimiter against redis-server', () => {
     const waits = limiters.reduce((sum, limiter) => sum + limiter.stats.waits, 0);
     expect(waits).toBeGreaterThan(0);
     expect(limiters.map((limiter) => limiter.stats.granted)).toEqual([6, 6, 6]);
+  });
+
+  it('property: for any limits, weights and number of limiters, every request is granted and no window of grants exceeds the limits', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          limiters: fc.integer({ min: 1, max: 3 }),
+          requests: fc.integer({ min: 1, max: 4 }),
+          tokens: fc.integer({ min: 20, max: 60 }),
+          weights: fc.array(fc.integer({ min: 0, max: 80 }), { minLength: 1, maxLength: 12 }),
+        }),
+        async ({ limiters: count, requests, tokens, weights }) => {
+          const key = fresh();
+          const windowMs = 80;
+          const limiters = Array.from({ length: count }, () => redisRateLimiter({ client: connect(), key, requestsPerMinute: requests, tokensPerMinute: tokens, windowMs }));
+          const grants = await Promise.all(weights.map((weight, i) => (limiters[i % count] as (typeof limiters)[0]).acquire(weight)));
+          expect(grants.map((grant) => grant.tokens)).toEqual(weights);
+          // A request heavier than the budget counts as the whole budget: it goes alone.
+          const busiest = busiestWindow(grants.map((grant) => ({ at: grant.at, weight: Math.min(grant.tokens, tokens) })), windowMs);
+          expect(busiest.requests).toBeLessThanOrEqual(requests);
+          expect(busiest.weight).toBeLessThanOrEqual(tokens);
+        },
+      ),
+      { numRuns: 12, seed: 16 },
+    );
   });
 
   it('the token budget binds too, and a request heavier than the budget goes alone', async () => {
