@@ -57,6 +57,7 @@ export interface RedisRateLimitGrant extends RateLimitGrant {
  * ```
  */
 export interface RedisRateLimiter extends RateLimiter {
+  /** Wait until a request weighing `tokens` fits in the fleet's window, then reserve it. Rejects when `signal` aborts, or with a `TransientError` when Redis cannot be reached. */
   acquire(tokens: number, signal?: AbortSignal): Promise<RedisRateLimitGrant>;
   /** Resolves once every settle and pause sent so far has reached Redis (for tests and shutdown). */
   flush(): Promise<void>;
