@@ -326,6 +326,8 @@ export class RedisStreamSource extends Observable<StreamEntry> implements AsyncI
   readonly deadLetterStream: string;
   readonly #settings: Settings;
   readonly #inFlight = new Map<string, StreamEntry>();
+  /** In-flight entries another consumer took over: counted once, left out of later heartbeats. */
+  readonly #lost = new Set<string>();
   readonly #roomWaiters = new Set<() => void>();
   readonly #stats: RedisStreamStats = { read: 0, recovered: 0, claimed: 0, acked: 0, deleted: 0, released: 0, deadLettered: 0, heartbeats: 0, lostClaims: 0 };
   readonly #metrics: RedisMetrics | undefined;
@@ -498,7 +500,10 @@ export class RedisStreamSource extends Observable<StreamEntry> implements AsyncI
 
   /** @internal Entries acknowledged elsewhere (by {@link toRedisStream}): free their room. */
   _acked(ids: readonly string[], deadLettered = 0): void {
-    for (const id of ids) this.#inFlight.delete(id);
+    for (const id of ids) {
+      this.#inFlight.delete(id);
+      this.#lost.delete(id);
+    }
     this.#stats.acked += ids.length;
     this.#stats.deadLettered += deadLettered;
     this.#metrics?.deadLettered(deadLettered);
@@ -507,7 +512,10 @@ export class RedisStreamSource extends Observable<StreamEntry> implements AsyncI
 
   /** @internal Entries whose acknowledgement failed: they stay pending, to be delivered again. */
   _abandoned(ids: readonly string[]): void {
-    for (const id of ids) this.#inFlight.delete(id);
+    for (const id of ids) {
+      this.#inFlight.delete(id);
+      this.#lost.delete(id);
+    }
     this.#wakeRoomWaiters();
   }
 
@@ -538,6 +546,7 @@ export class RedisStreamSource extends Observable<StreamEntry> implements AsyncI
     if (run.closed) return;
     run.closed = true;
     this.#inFlight.clear();
+    this.#lost.clear();
     this.#wakeRoomWaiters();
     this.#interrupt(run);
   }
@@ -571,10 +580,14 @@ export class RedisStreamSource extends Observable<StreamEntry> implements AsyncI
     if (this.#beating) return;
     this.#beating = true;
     try {
-      const ids = [...this.#inFlight.keys()];
+      const ids = [...this.#inFlight.keys()].filter((id) => !this.#lost.has(id));
       for (let at = 0; at < ids.length; at += 1000) {
         const lost = (await HEARTBEAT.run(this.client, [this.stream], [this.group, this.consumer, ...ids.slice(at, at + 1000)])) as unknown[];
-        this.#stats.lostClaims += lost.length;
+        for (const id of lost) {
+          if (!this.#inFlight.has(String(id))) continue;
+          this.#lost.add(String(id));
+          this.#stats.lostClaims++;
+        }
       }
       this.#stats.heartbeats++;
       const groups = (await this.client.call('XINFO', 'GROUPS', this.stream)) as unknown[];

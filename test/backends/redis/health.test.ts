@@ -107,6 +107,26 @@ describe.skipIf(!hasRedis)('worker health against redis-server', () => {
     expect(await readResults(client, `${stream}:results`)).toHaveLength(4);
   });
 
+  it('the heartbeat never takes back an entry another consumer took over: it counts a lost claim', async () => {
+    const stream = fresh('lost');
+    const ids = await seedStream(client, stream, 2, (i) => `entry ${i}`);
+    const source = fromRedisStream({ client: connect(), stream, group: 'g', consumer: 'stalled', blockMs: 50, minIdleMs: 300, heartbeatMs: 30 });
+    const iterator = source[Symbol.asyncIterator]();
+    await iterator.next(); // both entries read and held
+    // Another worker decided this one was dead and took the first entry.
+    await client.call('XCLAIM', stream, 'g', 'rescuer', 0, ids[0] as string);
+    await waitFor(() => source.stats.lostClaims >= 1, 5_000, 'a heartbeat to notice');
+    const beats = source.stats.heartbeats;
+    await waitFor(() => source.stats.heartbeats >= beats + 3, 5_000, 'more heartbeats');
+    expect(source.stats.lostClaims).toBe(1); // counted once
+    const owners = (await client.call('XPENDING', stream, 'g', '-', '+', 10)) as [string, string][];
+    expect(owners.map(([id, owner]) => [id, owner])).toEqual([
+      [ids[0], 'rescuer'],
+      [ids[1], 'stalled'],
+    ]);
+    await iterator.return?.();
+  });
+
   it('a poison entry fails alone; a batch-mate whose failure may pass is delivered again, not acknowledged as failed', async () => {
     const stream = fresh('poison');
     const ids = await seedStream(client, stream, 4, (i) => (i === 2 ? 'poison' : `mate ${i}`));
