@@ -21,5 +21,5 @@ export { isFinalFailure, toRedisStream, type RedisSinkOperator, type ToRedisStre
 export { TokenbatchError } from './errors.js';
 export type { FailureOutcome, Outcome, OutcomeBase, SuccessOutcome } from './types.js';
 export { redisRateLimiter, type RedisRateLimiter, type RedisRateLimiterOptions, type RedisRateLimitGrant } from './backends/redis/rate-limiter.js';
-export type { RateLimiter, RateLimitGrant } from './internal/rate-limiter.js';
+export type { RateLimiter, RateLimitGrant } from './rateLimiter.js';
 export type { RateLimitHint } from './types.js';

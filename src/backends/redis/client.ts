@@ -58,26 +58,6 @@ export function key(value: unknown, name: string): string {
   return value;
 }
 
-/** Options objects are checked by key too: a misspelt option is an error, not a silent default. */
-export function knownKeys(options: object, allowed: readonly string[], operator: string): void {
-  for (const name of Object.keys(options)) {
-    if (allowed.includes(name)) continue;
-    const near = allowed.find((candidate) => distance(candidate.toLowerCase(), name.toLowerCase()) <= 2);
-    throw new TypeError(`${operator}: unknown option '${name}'${near ? ` (did you mean '${near}'?)` : ''}`);
-  }
-}
-
-/** Levenshtein distance, for "did you mean" suggestions. */
-function distance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) next[j] = Math.min((row[j] as number) + 1, (next[j - 1] as number) + 1, (row[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    row = next;
-  }
-  return row[b.length] as number;
-}
-
 export function failure(command: string, where: { stream: string }, error: unknown): RedisStreamError {
   const message = error instanceof Error ? error.message : String(error);
   return new RedisStreamError(command, `${command} on stream "${where.stream}" failed: ${message}`, { cause: error });

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import { AbortError, TransientError } from '../../errors.js';
-import { optionalPositive, requireObject, scheduler as schedulerOption } from '../../internal/options.js';
-import type { RateLimiter, RateLimitGrant } from '../../internal/rate-limiter.js';
+import { OptionReader } from '../../internal/options.js';
+import type { RateLimiter, RateLimitGrant } from '../../rateLimiter.js';
 import type { RateLimitHint } from '../../types.js';
-import { key as keyOption, knownKeys, redisClient, sameSlot, Script, type RedisStreamClient } from './client.js';
+import { key as keyOption, redisClient, sameSlot, Script, type RedisStreamClient } from './client.js';
 
 /**
  * Options of {@link redisRateLimiter}.
@@ -197,15 +197,15 @@ const OPTION_KEYS = ['client', 'key', 'requestsPerMinute', 'tokensPerMinute', 'w
  * ```
  */
 export function redisRateLimiter(options: RedisRateLimiterOptions): RedisRateLimiter {
-  requireObject(options, 'redisRateLimiter');
-  knownKeys(options, OPTION_KEYS, 'redisRateLimiter');
-  const client = redisClient(options.client, 'client');
-  const name = keyOption(options.key, 'key');
-  const requestLimit = optionalPositive(options.requestsPerMinute, 'requestsPerMinute');
-  const tokenLimit = optionalPositive(options.tokensPerMinute, 'tokensPerMinute');
-  const windowMs = optionalPositive(options.windowMs, 'windowMs', { integer: true, min: 1 }) ?? 60_000;
+  if (options === undefined) throw new TypeError('redisRateLimiter: expected an options object');
+  const reader = new OptionReader('redisRateLimiter', options, OPTION_KEYS);
+  const client = redisClient(reader.raw.client, reader.name('client'));
+  const name = keyOption(reader.raw.key, reader.name('key'));
+  const requestLimit = reader.optionalPositive('requestsPerMinute');
+  const tokenLimit = reader.optionalPositive('tokensPerMinute');
+  const windowMs = reader.optionalPositive('windowMs', { integer: true, min: 1 }) ?? 60_000;
   const keys = { grants: sameSlot(name, ':grants'), tokens: sameSlot(name, ':tokens'), pause: sameSlot(name, ':pause') };
-  return new SharedLimiter(client, keys, requestLimit === undefined ? -1 : Math.max(1, Math.floor(requestLimit)), tokenLimit === undefined ? -1 : Math.max(1, Math.floor(tokenLimit)), windowMs, schedulerOption(options.scheduler, 'scheduler'));
+  return new SharedLimiter(client, keys, requestLimit === undefined ? -1 : Math.max(1, Math.floor(requestLimit)), tokenLimit === undefined ? -1 : Math.max(1, Math.floor(tokenLimit)), windowMs, reader.scheduler());
 }
 
 class SharedLimiter implements RedisRateLimiter {

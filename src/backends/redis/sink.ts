@@ -3,10 +3,10 @@ import type { AsyncIterableX } from 'ix/asynciterable/asynciterablex';
 import { AbortError, BatchResultMismatchError, QueueOverflowError, QuotaExhaustedError, RateLimitError, TimeoutError, TransientError } from '../../errors.js';
 import { CoreBase, type OperatorSpec, type Sink } from '../../internal/core.js';
 import { iterableOperator } from '../../internal/iterable-face.js';
-import { optionalFunction, optionalPositive, requireObject } from '../../internal/options.js';
+import { OptionReader } from '../../internal/options.js';
 import { rxOperator } from '../../internal/rx-face.js';
 import type { Outcome } from '../../types.js';
-import { failure, key, knownKeys, redisClient, RedisStreamError, requireSameSlot, type RedisStreamClient } from './client.js';
+import { failure, key, redisClient, RedisStreamError, requireSameSlot, type RedisStreamClient } from './client.js';
 import { WRITE } from './scripts.js';
 import { deadLetterFields, RedisStreamSource, type StreamEntry } from './source.js';
 
@@ -213,21 +213,20 @@ class RedisSinkCore extends CoreBase<unknown> {
 const OPTION_KEYS = ['source', 'stream', 'client', 'maxLen', 'maxBatch', 'encode', 'isFinal'] as const;
 
 function sinkSpec<R>(options: ToRedisStreamOptions<R>): OperatorSpec<unknown, Outcome<StreamEntry, R>> {
-  requireObject(options, 'toRedisStream');
-  knownKeys(options, OPTION_KEYS, 'toRedisStream');
-  if (!(options.source instanceof RedisStreamSource)) throw new TypeError('source: expected the RedisStreamSource the chain reads (from fromRedisStream)');
-  const source = options.source;
-  const custom = optionalFunction<(outcome: Outcome<StreamEntry, unknown>) => Record<string, string>>(options.encode, 'encode');
+  if (options === undefined) throw new TypeError('toRedisStream: expected an options object');
+  const reader = new OptionReader('toRedisStream', options, OPTION_KEYS);
+  const source = reader.raw.source;
+  if (!(source instanceof RedisStreamSource)) throw new TypeError(`${reader.name('source')}: expected the RedisStreamSource the chain reads (from fromRedisStream)`);
   const settings: SinkSettings = {
     source,
-    stream: key(options.stream, 'stream'),
-    client: options.client === undefined ? source.client : redisClient(options.client, 'client'),
-    maxLen: optionalPositive(options.maxLen, 'maxLen', { integer: true, min: 1 }),
-    maxBatch: optionalPositive(options.maxBatch, 'maxBatch', { integer: true, min: 1 }) ?? 256,
-    encode: custom ?? defaultEncode(source.consumer),
-    isFinal: optionalFunction<(error: Error) => boolean>(options.isFinal, 'isFinal') ?? isFinalFailure,
+    stream: key(reader.raw.stream, reader.name('stream')),
+    client: reader.raw.client === undefined ? source.client : redisClient(reader.raw.client, reader.name('client')),
+    maxLen: reader.optionalPositive('maxLen', { integer: true, min: 1 }),
+    maxBatch: reader.optionalPositive('maxBatch', { integer: true, min: 1 }) ?? 256,
+    encode: reader.fn<(outcome: Outcome<StreamEntry, unknown>) => Record<string, string>>('encode') ?? defaultEncode(source.consumer),
+    isFinal: reader.fn<(error: Error) => boolean>('isFinal') ?? isFinalFailure,
   };
-  if (settings.maxBatch > 4000) throw new RangeError(`maxBatch: expected a number <= 4000 (Lua's unpack limit), got ${settings.maxBatch}`);
+  if (settings.maxBatch > 4000) throw new RangeError(`toRedisStream: maxBatch: expected a number <= 4000 (Lua's unpack limit), got ${settings.maxBatch}`);
   // One script touches the three streams: under Redis Cluster they must share a slot.
   if ((settings.client as { isCluster?: unknown }).isCluster === true) {
     requireSameSlot('toRedisStream', { 'source stream': source.stream, stream: settings.stream, deadLetterStream: source.deadLetterStream });

@@ -1,9 +1,9 @@
 import { Observable, type Subscriber, type TeardownLogic } from 'rxjs';
 import type { Meter } from '@opentelemetry/api';
 import { TokenbatchError } from '../../errors.js';
-import { optionalFunction, optionalPositive, requireObject } from '../../internal/options.js';
+import { OptionReader } from '../../internal/options.js';
 import type { Outcome } from '../../types.js';
-import { failure, key, knownKeys, ownConnection, redisClient, sameSlot, type RedisStreamClient } from './client.js';
+import { failure, key, ownConnection, redisClient, sameSlot, type RedisStreamClient } from './client.js';
 import { RedisMetrics } from './metrics.js';
 import { deliveryCounts, ENTRY_ID, fieldsOf, infoField, readReply, type RawEntry } from './replies.js';
 import { DEAD_LETTER, HEARTBEAT } from './scripts.js';
@@ -206,49 +206,52 @@ const OPTION_KEYS = [
   'maxDeliveries', 'deadLetterStream', 'createGroup', 'startId', 'readClient', 'signal', 'onDeleted', 'telemetry',
 ] as const;
 
-function readClientOption(options: FromRedisStreamOptions): RedisStreamClient | undefined {
-  if (options.readClient === undefined) return undefined;
+function readClientOption(reader: OptionReader): RedisStreamClient | undefined {
+  const value = reader.raw.readClient;
+  if (value === undefined) return undefined;
   // A blocking read holds its connection: acknowledgements and the unblock need another one.
-  if (options.readClient === options.client) throw new RangeError('readClient: expected a connection other than client (try client.duplicate())');
-  return redisClient(options.readClient, 'readClient');
+  if (value === reader.raw.client) throw new RangeError(`${reader.name('readClient')}: expected a connection other than client (try client.duplicate())`);
+  return redisClient(value, reader.name('readClient'));
 }
 
-function meterOption(value: unknown): Meter | undefined | false {
+function meterOption(reader: OptionReader): Meter | undefined | false {
+  const value = reader.raw.telemetry;
   if (value === undefined || value === false) return value;
-  if (typeof value !== 'object' || value === null) throw new TypeError('telemetry: expected { meter? } or false');
+  if (typeof value !== 'object' || value === null) throw new TypeError(`${reader.name('telemetry')}: expected { meter? } or false`);
   return (value as { meter?: Meter }).meter;
 }
 
-function parseSettings(raw: FromRedisStreamOptions): Settings & { signal: AbortSignal | undefined } {
-  const options = requireObject(raw, 'fromRedisStream') as unknown as FromRedisStreamOptions;
-  knownKeys(options, OPTION_KEYS, 'fromRedisStream');
-  const minIdleMs = optionalPositive(options.minIdleMs, 'minIdleMs', { integer: true, min: 1 }) ?? 60_000;
-  const heartbeatMs = optionalPositive(options.heartbeatMs, 'heartbeatMs', { integer: true, min: 1 }) ?? Math.max(1, Math.floor(minIdleMs / 3));
-  if (heartbeatMs >= minIdleMs) throw new RangeError(`heartbeatMs: expected a number < minIdleMs (${minIdleMs}), got ${heartbeatMs}`);
-  const startId = options.startId ?? '0';
-  if (startId !== '0' && startId !== '$' && !ENTRY_ID.test(startId)) throw new RangeError(`startId: expected '0', '$' or an entry id, got "${String(startId)}"`);
-  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError('signal: expected an AbortSignal');
-  if (options.createGroup !== undefined && typeof options.createGroup !== 'boolean') throw new TypeError('createGroup: expected a boolean');
-  const stream = key(options.stream, 'stream');
+function parseSettings(options: FromRedisStreamOptions): Settings & { signal: AbortSignal | undefined } {
+  const reader = new OptionReader('fromRedisStream', options, OPTION_KEYS);
+  if (options === undefined) throw new TypeError('fromRedisStream: expected an options object');
+  const minIdleMs = reader.optionalPositive('minIdleMs', { integer: true, min: 1 }) ?? 60_000;
+  const heartbeatMs = reader.optionalPositive('heartbeatMs', { integer: true, min: 1 }) ?? Math.max(1, Math.floor(minIdleMs / 3));
+  if (heartbeatMs >= minIdleMs) throw new RangeError(`${reader.name('heartbeatMs')}: expected a number < minIdleMs (${minIdleMs}), got ${heartbeatMs}`);
+  const startId = reader.raw.startId ?? '0';
+  if (typeof startId !== 'string') throw new TypeError(`${reader.name('startId')}: expected '0', '$' or an entry id`);
+  if (startId !== '0' && startId !== '$' && !ENTRY_ID.test(startId)) throw new RangeError(`${reader.name('startId')}: expected '0', '$' or an entry id, got "${startId}"`);
+  const signal = reader.raw.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError(`${reader.name('signal')}: expected an AbortSignal`);
+  const stream = key(reader.raw.stream, reader.name('stream'));
   return {
-    client: redisClient(options.client, 'client'),
+    client: redisClient(reader.raw.client, reader.name('client')),
     stream,
-    group: key(options.group, 'group'),
-    consumer: key(options.consumer, 'consumer'),
-    batchSize: optionalPositive(options.batchSize, 'batchSize', { integer: true, min: 1 }) ?? 100,
-    blockMs: optionalPositive(options.blockMs, 'blockMs', { integer: true, min: 1 }) ?? 2000,
-    maxInFlight: optionalPositive(options.maxInFlight, 'maxInFlight', { integer: true, min: 1 }) ?? 1000,
+    group: key(reader.raw.group, reader.name('group')),
+    consumer: key(reader.raw.consumer, reader.name('consumer')),
+    batchSize: reader.optionalPositive('batchSize', { integer: true, min: 1 }) ?? 100,
+    blockMs: reader.optionalPositive('blockMs', { integer: true, min: 1 }) ?? 2000,
+    maxInFlight: reader.optionalPositive('maxInFlight', { integer: true, min: 1 }) ?? 1000,
     minIdleMs,
-    claimIntervalMs: optionalPositive(options.claimIntervalMs, 'claimIntervalMs', { integer: true, min: 1 }) ?? Math.max(1, Math.floor(minIdleMs / 2)),
+    claimIntervalMs: reader.optionalPositive('claimIntervalMs', { integer: true, min: 1 }) ?? Math.max(1, Math.floor(minIdleMs / 2)),
     heartbeatMs,
-    maxDeliveries: optionalPositive(options.maxDeliveries, 'maxDeliveries', { integer: true, min: 1 }) ?? 5,
-    deadLetterStream: options.deadLetterStream === undefined ? sameSlot(stream, ':dead') : key(options.deadLetterStream, 'deadLetterStream'),
-    createGroup: options.createGroup ?? true,
+    maxDeliveries: reader.optionalPositive('maxDeliveries', { integer: true, min: 1 }) ?? 5,
+    deadLetterStream: reader.raw.deadLetterStream === undefined ? sameSlot(stream, ':dead') : key(reader.raw.deadLetterStream, reader.name('deadLetterStream')),
+    createGroup: reader.bool('createGroup', true),
     startId,
-    readClient: readClientOption(options),
-    onDeleted: optionalFunction(options.onDeleted, 'onDeleted'),
-    meter: meterOption(options.telemetry),
-    signal: options.signal,
+    readClient: readClientOption(reader),
+    onDeleted: reader.fn('onDeleted'),
+    meter: meterOption(reader),
+    signal,
   };
 }
 

@@ -20,12 +20,12 @@ describe('redisRateLimiter options', () => {
   it('throws at creation, naming the option', () => {
     const base = { client: fakeClient, key: 'k' };
     expect(() => redisRateLimiter(undefined as never)).toThrow(/^redisRateLimiter: expected an options object/);
-    expect(() => redisRateLimiter({ ...base, client: {} as never })).toThrow(/^client:/);
-    expect(() => redisRateLimiter({ ...base, key: '' })).toThrow(/^key:/);
+    expect(() => redisRateLimiter({ ...base, client: {} as never })).toThrow(/^redisRateLimiter: client:/);
+    expect(() => redisRateLimiter({ ...base, key: '' })).toThrow(/^redisRateLimiter: key:/);
     expect(() => redisRateLimiter({ ...base, requestsPerMinute: 0 })).toThrow(RangeError);
-    expect(() => redisRateLimiter({ ...base, tokensPerMinute: -5 })).toThrow(/^tokensPerMinute:/);
-    expect(() => redisRateLimiter({ ...base, windowMs: 0.5 })).toThrow(/^windowMs:/);
-    expect(() => redisRateLimiter({ ...base, scheduler: {} as never })).toThrow(/^scheduler:/);
+    expect(() => redisRateLimiter({ ...base, tokensPerMinute: -5 })).toThrow(/^redisRateLimiter: tokensPerMinute:/);
+    expect(() => redisRateLimiter({ ...base, windowMs: 0.5 })).toThrow(/^redisRateLimiter: windowMs:/);
+    expect(() => redisRateLimiter({ ...base, scheduler: {} as never })).toThrow(/^redisRateLimiter: scheduler:/);
     expect(() => redisRateLimiter({ ...base, requestPerMinute: 5 } as never)).toThrow("redisRateLimiter: unknown option 'requestPerMinute' (did you mean 'requestsPerMinute'?)");
   });
 });
