@@ -127,6 +127,48 @@ describe.skipIf(!hasRedis)('worker health against redis-server', () => {
     await iterator.return?.();
   });
 
+  it('end to end with mergeBatches: a poison entry among 20 fails alone, its 19 batch-mates are written as answered (issue 12)', async () => {
+    const stream = fresh('poison-e2e');
+    const ids = await seedStream(client, stream, 20, (i) => (i === 13 ? 'poison' : `mate ${i}`));
+    const source = fromRedisStream({ client: connect(), stream, group: 'g', consumer: 'c', blockMs: 50 });
+    let calls = 0;
+    // The model refuses any call that holds the poison: mergeBatches bisects to find it.
+    const handler: BatchHandler<StreamEntry, string> = async (batch) => {
+      calls++;
+      if (batch.items.some((entry) => text(entry) === 'poison')) throw new BatchRejectedError('content rejected');
+      return batch.items.map((entry) => text(entry).toUpperCase());
+    };
+    const done = lastValueFrom(source.pipe(bufferByTokens({ ...batching, maxItems: 20, maxWaitMs: 50 }), mergeBatches(handler), orderedResults(), toRedisStream({ source, stream: `${stream}:results` }), toArray()));
+    await waitFor(async () => source.stats.acked === 20 && (await pendingCount(client, stream, 'g')) === 0, 10_000, 'every entry settled');
+    source.stop();
+    await done;
+    const results = await readResults(client, `${stream}:results`);
+    expect(results.map((record) => record.fields.input)).toEqual(ids);
+    results.forEach((record, i) => {
+      if (i === 13) expect(record.fields).toMatchObject({ ok: 'false', error: JSON.stringify({ name: 'BatchRejectedError', message: 'content rejected' }) });
+      else expect(record.fields).toMatchObject({ ok: 'true', value: JSON.stringify(`MATE ${i}`) });
+    });
+    expect(calls).toBeLessThanOrEqual(1 + 2 * Math.ceil(Math.log2(20)));
+    expect(source.stats).toMatchObject({ released: 0, deadLettered: 0, claimed: 0 });
+  });
+
+  it('end to end: an item that keeps failing with a retryable error of its own is delivered again, and answered then', async () => {
+    const stream = fresh('flaky-e2e');
+    const ids = await seedStream(client, stream, 6, (i) => `item ${i}`);
+    const source = fromRedisStream({ client: connect(), stream, group: 'g', consumer: 'c', blockMs: 50, minIdleMs: 150, claimIntervalMs: 30 });
+    // Item 4's own result is a 503 on its first delivery, every attempt (the per-item Error contract).
+    const handler: BatchHandler<StreamEntry, string> = async (batch) =>
+      batch.items.map((entry) => (text(entry) === 'item 4' && entry.deliveries === 1 ? (new TransientError('503 for this item') as unknown as string) : text(entry)));
+    const done = lastValueFrom(source.pipe(bufferByTokens({ ...batching, maxItems: 6 }), mergeBatches(handler, { retry: { maxAttempts: 2, baseDelayMs: 1 } }), orderedResults(), toRedisStream({ source, stream: `${stream}:results` }), toArray()));
+    await waitFor(async () => source.stats.acked === 6 && (await pendingCount(client, stream, 'g')) === 0, 10_000, 'every entry settled');
+    source.stop();
+    await done;
+    const results = await readResults(client, `${stream}:results`);
+    expect(results).toHaveLength(6); // the released failure was never written
+    expect(results.find((record) => record.fields.input === ids[4])?.fields).toMatchObject({ ok: 'true', value: '"item 4"' });
+    expect(source.stats).toMatchObject({ released: 1, claimed: 1 });
+  });
+
   it('a poison entry fails alone; a batch-mate whose failure may pass is delivered again, not acknowledged as failed', async () => {
     const stream = fresh('poison');
     const ids = await seedStream(client, stream, 4, (i) => (i === 2 ? 'poison' : `mate ${i}`));
