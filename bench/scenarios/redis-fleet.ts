@@ -37,6 +37,7 @@ function row(name: string, run: FleetRun, workers: number, one: FleetRun | undef
     'busiest window': run.busiest.requests,
     'windows over limit': run.violations,
     'smallest share': shares.length === workers ? Math.min(...shares) / (requests / workers) : 0,
+    'waited for limit': run.waits,
     requests,
   };
 }

@@ -148,6 +148,8 @@ export interface FleetRun {
   completed: number;
   /** Milliseconds from the go signal until every entry had a result and nothing was pending. */
   ms: number;
+  /** Requests that had to wait for the limiter, over all workers (0: the limit never bound). */
+  waits: number;
   workers: Worker[];
 }
 
@@ -177,6 +179,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetRun> {
     ...(options.tokensPerWindow === undefined ? {} : { WORKER_TPM: options.tokensPerWindow }),
   };
   let ms: number;
+  let waits: number;
   const workers = Array.from({ length: options.workers }, (_, i) => forkWorker({ ...env, WORKER_CONSUMER: `w${i + 1}` }, 'fleet'));
   try {
     await Promise.all(workers.map((worker) => worker.next('ready', 60_000)));
@@ -189,7 +192,8 @@ export async function runFleet(options: FleetOptions): Promise<FleetRun> {
     );
     ms = performance.now() - started;
     for (const worker of workers) worker.send('stop');
-    await Promise.all(workers.map((worker) => worker.next('done')));
+    const done = await Promise.all(workers.map((worker) => worker.next('done')));
+    waits = done.reduce((sum, message) => sum + (message.limiter?.waits ?? 0), 0);
     await Promise.all(workers.map((worker) => worker.exited));
   } finally {
     for (const worker of workers) if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
@@ -202,7 +206,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetRun> {
   const shares: Record<string, number> = {};
   for (const arrival of arrivals) shares[arrival.worker] = (shares[arrival.worker] ?? 0) + 1;
   const completed = new Set((await readResults(client, results)).map((record) => record.fields.input)).size;
-  return { arrivals, throughput: ((arrivals.length - 1) / span) * 1000, busiest, violations, shares, completed, ms, workers };
+  return { arrivals, throughput: ((arrivals.length - 1) / span) * 1000, busiest, violations, shares, completed, ms, waits, workers };
 }
 
 /** Windows [t, t + windowMs), one starting at each arrival, that hold more requests or tokens than allowed. */
