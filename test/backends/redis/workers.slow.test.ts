@@ -9,7 +9,7 @@ import { forkWorker, type Worker } from '../../support/redis-workers.js';
 
 const ITEMS = 10_000;
 const hasRedis = redisServerPath() !== undefined;
-if (!hasRedis) console.warn(`test/backends/redis/workers.test.ts skipped: ${INSTALL_HINT}`);
+if (!hasRedis) console.warn(`test/backends/redis/workers.slow.test.ts skipped: ${INSTALL_HINT}`);
 
 /** Distinct input ids among the results, and how many results each got. */
 function tally(results: readonly ResultRecord[]): Map<string, ResultRecord[]> {

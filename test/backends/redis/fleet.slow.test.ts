@@ -9,7 +9,7 @@ import { countViolations, runFleet, startProvider, type FleetRun, type Provider 
 import { INSTALL_HINT, redisServerPath, startRedisServer, type RedisServer } from '../../support/redis.js';
 
 const hasRedis = redisServerPath() !== undefined;
-if (!hasRedis) console.warn(`test/backends/redis/fleet.test.ts skipped: ${INSTALL_HINT}`);
+if (!hasRedis) console.warn(`test/backends/redis/fleet.slow.test.ts skipped: ${INSTALL_HINT}`);
 
 describe('countViolations (the judge)', () => {
   it('checks every window, half-open, for requests and tokens', () => {
