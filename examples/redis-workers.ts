@@ -2,6 +2,7 @@
  * Scaling out with Redis Streams: two workers of one consumer group share a stream of support
  * tickets; one of them dies halfway (its chain is torn down without acknowledging what it held) and
  * the other takes over its pending entries after `minIdleMs`. Every ticket ends up with a result.
+ * Both workers call the model under one rate limit, shared through Redis (`redisRateLimiter`).
  *
  * Run it with `npx tsx examples/redis-workers.ts`. It uses REDIS_URL when set; otherwise it starts a
  * throwaway redis-server (if installed) on a free loopback port, and stops it at the end.
@@ -9,7 +10,7 @@
 import { Redis } from 'ioredis';
 import type { Subscription } from 'rxjs';
 import { bufferByTokens, mergeBatches, orderedResults, type BatchHandler } from 'tokenbatch';
-import { fromRedisStream, toRedisStream, type RedisStreamSource, type StreamEntry } from 'tokenbatch/redis';
+import { fromRedisStream, redisRateLimiter, toRedisStream, type RedisRateLimiter, type RedisStreamSource, type StreamEntry } from 'tokenbatch/redis';
 import { INSTALL_HINT, readResults, redisServerPath, seedStream, startRedisServer, waitFor, type RedisServer } from '../test/support/redis.js';
 
 const TICKETS = 2000;
@@ -43,6 +44,7 @@ const route: BatchHandler<StreamEntry, string> = (batch, { signal }) =>
 
 interface Worker {
   source: RedisStreamSource;
+  limiter: RedisRateLimiter;
   client: Redis;
   subscription: Subscription;
   done: Promise<void>;
@@ -52,17 +54,19 @@ interface Worker {
 function worker(name: string): Worker {
   const client = new Redis(url);
   const source = fromRedisStream({ client, stream, group: 'triage', consumer: name, maxInFlight: 200, minIdleMs: 500, claimIntervalMs: 100, blockMs: 200 });
+  // One budget for both workers: 40 requests a second between them, whichever does the work.
+  const limiter = redisRateLimiter({ client, key: `${stream}:limit`, requestsPerMinute: 40, windowMs: 1000 });
   let processed = 0;
   const outcomes = source.pipe(
     bufferByTokens({ maxTokens: 2000, maxItems: 25, maxWaitMs: 20, text: (entry) => entry.fields.text ?? '' }),
-    mergeBatches(route, { concurrency: 4 }),
+    mergeBatches(route, { concurrency: 4, rateLimit: limiter }),
     orderedResults(),
     toRedisStream({ source, stream: results }),
   );
   let settle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
   const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
   const subscription = outcomes.subscribe({ next: () => processed++, error: (error: unknown) => settle?.reject(error), complete: () => settle?.resolve() });
-  return { source, client, subscription, done, processed: () => processed };
+  return { source, limiter, client, subscription, done, processed: () => processed };
 }
 
 const one = worker('worker-1');
@@ -86,6 +90,8 @@ const distinct = new Set(written.map((record) => record.fields.input)).size;
 console.log(`results: ${written.length} entries for ${distinct} of ${TICKETS} tickets (${written.length - distinct} written twice: at-least-once)`);
 for (const [name, count] of byWorker) console.log(`  ${name}: ${count} results`);
 console.log(`worker-1 took over ${one.source.stats.claimed} entries of worker-2 after minIdleMs; pending now: ${Number(((await admin.call('XPENDING', stream, 'triage')) as [number])[0])}`);
+
+console.log(`requests granted under the shared limit: worker-1 ${one.limiter.stats.granted}, worker-2 ${two.limiter.stats.granted}`);
 
 await admin.del(stream, results);
 await one.client.quit();

@@ -1,23 +1,25 @@
 /**
- * tokenbatch's Redis Streams backend: scale a chain out over several processes with a consumer
- * group. `fromRedisStream` is the source (an RxJS Observable and an async iterable of stream
- * entries), `toRedisStream` the sink that writes each result and acknowledges its entry in one
- * atomic step; delivery is at-least-once. Needs `ioredis`, an optional peer dependency.
+ * tokenbatch's Redis backend: scale a chain out over several processes. `fromRedisStream` is the
+ * source (an RxJS Observable and an async iterable of stream entries, read by one consumer of a
+ * consumer group), `toRedisStream` the sink that writes each result and acknowledges its entry in
+ * one atomic step; delivery is at-least-once. `redisRateLimiter` shares one request and token budget
+ * among the workers. Needs `ioredis`, an optional peer dependency.
  *
  * @packageDocumentation
  */
+export { RedisStreamError, type RedisStreamClient } from './backends/redis/client.js';
 export {
+  DeliveryLimitError,
   fromRedisStream,
-  RedisStreamError,
   RedisStreamSource,
-  toRedisStream,
   type AckTarget,
   type FromRedisStreamOptions,
-  type RedisSinkOperator,
-  type RedisStreamClient,
   type RedisStreamStats,
   type StreamEntry,
-  type ToRedisStreamOptions,
-} from './backends/redis.js';
+} from './backends/redis/source.js';
+export { isFinalFailure, toRedisStream, type RedisSinkOperator, type ToRedisStreamOptions } from './backends/redis/sink.js';
 export { TokenbatchError } from './errors.js';
 export type { FailureOutcome, Outcome, OutcomeBase, SuccessOutcome } from './types.js';
+export { redisRateLimiter, type RedisRateLimiter, type RedisRateLimiterOptions, type RedisRateLimitGrant } from './backends/redis/rate-limiter.js';
+export type { RateLimiter, RateLimitGrant } from './rateLimiter.js';
+export type { RateLimitHint } from './types.js';

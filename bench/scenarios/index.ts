@@ -5,10 +5,11 @@ import { embeddingsEncoding } from './embeddings-encoding.js';
 import { groupingScenario } from './grouping.js';
 import { openAIBatchScenario } from './openai-batch.js';
 import { processingScenario } from './processing.js';
+import { redisFleetScenario } from './redis-fleet.js';
 import { redisWorkersScenario } from './redis-workers.js';
 import { poisonScenario } from './poison.js';
 import { syncSourceScenario } from './sync-source.js';
 import { telemetryOverhead } from './telemetry-overhead.js';
 
 /** Every bench scenario, in the order `npm run bench` runs them. */
-export const scenarios: Scenario[] = [bufferByTokensScenario, processingScenario, dedupe, groupingScenario, telemetryOverhead, embeddingsEncoding, syncSourceScenario, poisonScenario, redisWorkersScenario, openAIBatchScenario];
+export const scenarios: Scenario[] = [bufferByTokensScenario, processingScenario, dedupe, groupingScenario, telemetryOverhead, embeddingsEncoding, syncSourceScenario, poisonScenario, redisWorkersScenario, redisFleetScenario, openAIBatchScenario];

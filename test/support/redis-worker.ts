@@ -19,7 +19,7 @@ import { fromRedisStream, toRedisStream, type RedisStreamStats, type StreamEntry
 export type WorkerMessage =
   | { type: 'ready' }
   | { type: 'hung'; ids: string[]; inFlight: number }
-  | { type: 'done'; processed: number; stats: RedisStreamStats }
+  | { type: 'done'; processed: number; stats: RedisStreamStats; requests?: number; limiter?: { waits: number; granted: number; errors: number } }
   | { type: 'error'; message: string };
 
 const env = process.env;

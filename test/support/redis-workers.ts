@@ -3,7 +3,12 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { WorkerMessage } from './redis-worker.js';
 
-const script = fileURLToPath(new URL('./redis-worker.ts', import.meta.url));
+const scripts = {
+  /** The chain with an embedded handler (redis-worker.ts). */
+  chain: fileURLToPath(new URL('./redis-worker.ts', import.meta.url)),
+  /** The chain calling a loopback provider under a shared Redis rate limit (redis-fleet-worker.ts). */
+  fleet: fileURLToPath(new URL('./redis-fleet-worker.ts', import.meta.url)),
+};
 
 export interface Worker {
   readonly child: ChildProcess;
@@ -16,8 +21,8 @@ export interface Worker {
 }
 
 /** Fork a worker with tsx; `env` sets its WORKER_* variables and REDIS_URL. */
-export function forkWorker(env: Record<string, string | number>): Worker {
-  const child = fork(script, [], {
+export function forkWorker(env: Record<string, string | number>, kind: keyof typeof scripts = 'chain'): Worker {
+  const child = fork(scripts[kind], [], {
     execArgv: ['--import', 'tsx'],
     env: { ...process.env, ...Object.fromEntries(Object.entries(env).map(([name, value]) => [name, String(value)])) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

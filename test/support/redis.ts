@@ -24,6 +24,12 @@ export interface RedisServer {
   readonly port: number;
   readonly url: string;
   stop(): Promise<void>;
+  /**
+   * An outage: the server saves its data and exits; `restart()` brings it back on the same port
+   * with that data (streams, groups, pending lists).
+   */
+  crash(): Promise<void>;
+  restart(): Promise<void>;
 }
 
 function freePort(): Promise<number> {
@@ -38,9 +44,10 @@ function freePort(): Promise<number> {
   });
 }
 
-function launch(binary: string, port: number, dir: string): Promise<ChildProcess> {
+function launch(binary: string, port: number, dir: string, cluster: boolean): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes'], {
+    const clustering = cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-announce-ip', '127.0.0.1'] : [];
+    const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes', ...clustering], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -67,8 +74,13 @@ function launch(binary: string, port: number, dir: string): Promise<ChildProcess
   });
 }
 
-/** Start redis-server on a free loopback port (a few tries, in case another process takes the port first). */
-export async function startRedisServer(): Promise<RedisServer> {
+/**
+ * Start redis-server on a free loopback port (a few tries, in case another process takes the port
+ * first). With `cluster`, a one-node Redis Cluster serving every slot: it refuses what a real
+ * cluster refuses (a script whose keys hash to different slots: CROSSSLOT).
+ */
+export async function startRedisServer(options: { cluster?: boolean } = {}): Promise<RedisServer> {
+  const cluster = options.cluster === true;
   const binary = redisServerPath();
   if (!binary) throw new Error(INSTALL_HINT);
   const dir = mkdtempSync(join(tmpdir(), 'tokenbatch-redis-'));
@@ -77,26 +89,53 @@ export async function startRedisServer(): Promise<RedisServer> {
     const port = await freePort();
     let child: ChildProcess;
     try {
-      child = await launch(binary, port, dir);
+      child = await launch(binary, port, dir, cluster);
+      if (cluster) await serveAllSlots(port);
     } catch (error) {
       lastError = error;
       continue;
     }
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    let exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const running = () => child.exitCode === null && child.signalCode === null;
     return {
       port,
       url: `redis://127.0.0.1:${port}`,
       stop: async () => {
-        if (child.exitCode === null && child.signalCode === null) {
+        if (running()) {
           child.kill('SIGTERM');
           await exited;
         }
         rmSync(dir, { recursive: true, force: true });
       },
+      crash: async () => {
+        // SHUTDOWN SAVE from redis-cli: the data survives (--save '' only turns periodic saves off).
+        try {
+          execFileSync('redis-cli', ['-p', String(port), 'SHUTDOWN', 'SAVE'], { stdio: 'ignore' });
+        } catch {
+          // redis-cli reports the connection the shutdown closed
+        }
+        await exited;
+      },
+      restart: async () => {
+        if (running()) throw new Error('redis-server is still running');
+        child = await launch(binary, port, dir, cluster);
+        exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      },
     };
   }
   rmSync(dir, { recursive: true, force: true });
   throw lastError;
+}
+
+/** Give a one-node cluster every slot, and wait until it says the cluster is up. */
+async function serveAllSlots(port: number): Promise<void> {
+  const cli = (...args: string[]) => execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' });
+  cli('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
+  for (let tries = 0; tries < 200; tries++) {
+    if (cli('CLUSTER', 'INFO').includes('cluster_state:ok')) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('the one-node cluster did not come up');
 }
 
 /** The Redis commands these helpers use (an ioredis client has them). */

@@ -6,13 +6,13 @@ import { from as ixFrom } from 'ix/asynciterable';
 import { Redis, type RedisOptions } from 'ioredis';
 import { firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bufferByTokens, mergeBatches, orderedResults, type BatchHandler, type Outcome } from '../src/index.js';
-import * as iterable from '../src/iterable.js';
-import { fromRedisStream, RedisStreamError, RedisStreamSource, toRedisStream, type StreamEntry } from '../src/redis.js';
-import { INSTALL_HINT, pendingCount, readResults, redisServerPath, seedStream, startRedisServer, waitFor, type RedisServer } from './support/redis.js';
+import { bufferByTokens, mergeBatches, orderedResults, type BatchHandler, type Outcome } from '../../../src/index.js';
+import * as iterable from '../../../src/iterable.js';
+import { fromRedisStream, RedisStreamError, RedisStreamSource, toRedisStream, type StreamEntry } from '../../../src/redis.js';
+import { INSTALL_HINT, pendingCount, readResults, redisServerPath, seedStream, startRedisServer, waitFor, type RedisServer } from '../../support/redis.js';
 
 const hasRedis = redisServerPath() !== undefined;
-if (!hasRedis) console.warn(`test/redis.test.ts: Redis tests skipped: ${INSTALL_HINT}`);
+if (!hasRedis) console.warn(`test/backends/redis/streams.test.ts: Redis tests skipped: ${INSTALL_HINT}`);
 
 const text = (entry: StreamEntry): string => entry.fields.text ?? '';
 const upper: BatchHandler<StreamEntry, string> = async (batch) => batch.items.map((entry) => text(entry).toUpperCase());
@@ -31,39 +31,50 @@ describe('fromRedisStream / toRedisStream options', () => {
   const base = { client: fakeClient, stream: 's', group: 'g', consumer: 'c' };
   it('throws at creation, naming the option', () => {
     expect(() => fromRedisStream(undefined as never)).toThrow(TypeError);
-    expect(() => fromRedisStream({ ...base, client: {} as never })).toThrow(/^client:/);
-    expect(() => fromRedisStream({ ...base, stream: '' })).toThrow(/^stream:/);
-    expect(() => fromRedisStream({ ...base, group: 3 as never })).toThrow(/^group:/);
-    expect(() => fromRedisStream({ ...base, consumer: undefined as never })).toThrow(/^consumer:/);
+    expect(() => fromRedisStream({ ...base, client: {} as never })).toThrow(/^fromRedisStream: client:/);
+    expect(() => fromRedisStream({ ...base, stream: '' })).toThrow(/^fromRedisStream: stream:/);
+    expect(() => fromRedisStream({ ...base, group: 3 as never })).toThrow(/^fromRedisStream: group:/);
+    expect(() => fromRedisStream({ ...base, consumer: undefined as never })).toThrow(/^fromRedisStream: consumer:/);
     expect(() => fromRedisStream({ ...base, batchSize: 0 })).toThrow(RangeError);
-    expect(() => fromRedisStream({ ...base, batchSize: 1.5 })).toThrow(/^batchSize:/);
-    expect(() => fromRedisStream({ ...base, maxInFlight: -1 })).toThrow(/^maxInFlight:/);
-    expect(() => fromRedisStream({ ...base, minIdleMs: Number.NaN })).toThrow(/^minIdleMs:/);
-    expect(() => fromRedisStream({ ...base, blockMs: 0 })).toThrow(/^blockMs:/);
-    expect(() => fromRedisStream({ ...base, claimIntervalMs: Infinity })).toThrow(/^claimIntervalMs:/);
-    expect(() => fromRedisStream({ ...base, startId: 'latest' })).toThrow(/^startId:/);
-    expect(() => fromRedisStream({ ...base, createGroup: 'yes' as never })).toThrow(/^createGroup:/);
-    expect(() => fromRedisStream({ ...base, signal: {} as never })).toThrow(/^signal:/);
-    expect(() => fromRedisStream({ ...base, readClient: fakeClient })).toThrow(/^readClient:/);
-    expect(() => fromRedisStream({ ...base, onDeleted: 'log' as never })).toThrow(/^onDeleted:/);
+    expect(() => fromRedisStream({ ...base, batchSize: 1.5 })).toThrow(/^fromRedisStream: batchSize:/);
+    expect(() => fromRedisStream({ ...base, maxInFlight: -1 })).toThrow(/^fromRedisStream: maxInFlight:/);
+    expect(() => fromRedisStream({ ...base, minIdleMs: Number.NaN })).toThrow(/^fromRedisStream: minIdleMs:/);
+    expect(() => fromRedisStream({ ...base, blockMs: 0 })).toThrow(/^fromRedisStream: blockMs:/);
+    expect(() => fromRedisStream({ ...base, claimIntervalMs: Infinity })).toThrow(/^fromRedisStream: claimIntervalMs:/);
+    expect(() => fromRedisStream({ ...base, startId: 'latest' })).toThrow(/^fromRedisStream: startId:/);
+    expect(() => fromRedisStream({ ...base, createGroup: 'yes' as never })).toThrow(/^fromRedisStream: createGroup:/);
+    expect(() => fromRedisStream({ ...base, signal: {} as never })).toThrow(/^fromRedisStream: signal:/);
+    expect(() => fromRedisStream({ ...base, readClient: fakeClient })).toThrow(/^fromRedisStream: readClient:/);
+    expect(() => fromRedisStream({ ...base, onDeleted: 'log' as never })).toThrow(/^fromRedisStream: onDeleted:/);
+    expect(() => fromRedisStream({ ...base, heartbeatMs: 0 })).toThrow(/^fromRedisStream: heartbeatMs:/);
+    expect(() => fromRedisStream({ ...base, minIdleMs: 1000, heartbeatMs: 1000 })).toThrow('fromRedisStream: heartbeatMs: expected a number < minIdleMs (1000), got 1000');
+    expect(() => fromRedisStream({ ...base, maxDeliveries: 0 })).toThrow(/^fromRedisStream: maxDeliveries:/);
+    expect(() => fromRedisStream({ ...base, deadLetterStream: '' })).toThrow(/^fromRedisStream: deadLetterStream:/);
+    expect(() => fromRedisStream({ ...base, telemetry: 'on' as never })).toThrow(/^fromRedisStream: telemetry:/);
+    expect(() => fromRedisStream({ ...base, minIdle: 5 } as never)).toThrow("fromRedisStream: unknown option 'minIdle' (did you mean 'minIdleMs'?)");
+    expect(() => fromRedisStream({ ...base, colour: 'red' } as never)).toThrow("fromRedisStream: unknown option 'colour'");
+    expect(fromRedisStream({ ...base, stream: 'tickets' }).deadLetterStream).toBe('{tickets}:dead');
+    expect(fromRedisStream({ ...base, stream: '{t}:in' }).deadLetterStream).toBe('{t}:dead');
     expect(fromRedisStream(base)).toBeInstanceOf(RedisStreamSource);
   });
 
   it('toRedisStream checks its options too', () => {
     const source = fromRedisStream(base);
-    expect(() => toRedisStream({ source: {} as never, stream: 'r' })).toThrow(/^source:/);
-    expect(() => toRedisStream({ source, stream: '' })).toThrow(/^stream:/);
-    expect(() => toRedisStream({ source, stream: 'r', maxBatch: 0 })).toThrow(/^maxBatch:/);
-    expect(() => toRedisStream({ source, stream: 'r', maxBatch: 5000 })).toThrow(/^maxBatch:/);
-    expect(() => toRedisStream({ source, stream: 'r', maxLen: 0.5 })).toThrow(/^maxLen:/);
-    expect(() => toRedisStream({ source, stream: 'r', encode: {} as never })).toThrow(/^encode:/);
+    expect(() => toRedisStream({ source: {} as never, stream: 'r' })).toThrow(/^toRedisStream: source:/);
+    expect(() => toRedisStream({ source, stream: '' })).toThrow(/^toRedisStream: stream:/);
+    expect(() => toRedisStream({ source, stream: 'r', maxBatch: 0 })).toThrow(/^toRedisStream: maxBatch:/);
+    expect(() => toRedisStream({ source, stream: 'r', maxBatch: 4001 })).toThrow(/^toRedisStream: maxBatch:/);
+    expect(() => toRedisStream({ source, stream: 'r', maxLen: 0.5 })).toThrow(/^toRedisStream: maxLen:/);
+    expect(() => toRedisStream({ source, stream: 'r', encode: {} as never })).toThrow(/^toRedisStream: encode:/);
+    expect(() => toRedisStream({ source, stream: 'r', isFinal: true as never })).toThrow(/^toRedisStream: isFinal:/);
+    expect(() => toRedisStream({ source, stream: 'r', maxlen: 5 } as never)).toThrow("toRedisStream: unknown option 'maxlen' (did you mean 'maxLen'?)");
   });
 
   it('ack rejects what names no entry', async () => {
     const source = fromRedisStream(base);
     await expect(source.ack('not-an-id')).rejects.toThrow(TypeError);
     await expect(source.ack({ index: 0, item: 'text', ok: true, value: 1, splitDepth: 0, attempts: 1 } as never)).rejects.toThrow(/StreamEntry/);
-    await expect(source.ack({ id: '1-0', fields: {}, stream: 'other', redelivered: false })).rejects.toThrow(/stream "other"/);
+    await expect(source.ack({ id: '1-0', fields: {}, stream: 'other', redelivered: false, deliveries: 1 })).rejects.toThrow(/stream "other"/);
   });
 });
 
@@ -117,7 +128,7 @@ describe.skipIf(!hasRedis)('Redis Streams against redis-server', () => {
       if (i % 50 === 7) expect(record.fields).toEqual({ ...base, ok: 'false', error: JSON.stringify({ name: 'TypeError', message: 'cannot handle a failure item' }) });
       else expect(record.fields).toEqual({ ...base, ok: 'true', value: JSON.stringify(`ITEM ${i}`) });
     });
-    expect(source.stats).toEqual({ read: 300, recovered: 0, claimed: 0, acked: 300, deleted: 0 });
+    expect(source.stats).toMatchObject({ read: 300, recovered: 0, claimed: 0, acked: 300, deleted: 0, released: 0, deadLettered: 0 });
     expect(source.inFlight).toBe(0);
   });
 

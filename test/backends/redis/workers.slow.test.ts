@@ -4,12 +4,12 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { INSTALL_HINT, pendingCount, readResults, redisServerPath, seedStream, startRedisServer, waitFor, type RedisServer, type ResultRecord } from './support/redis.js';
-import { forkWorker, type Worker } from './support/redis-workers.js';
+import { INSTALL_HINT, pendingCount, readResults, redisServerPath, seedStream, startRedisServer, waitFor, type RedisServer, type ResultRecord } from '../../support/redis.js';
+import { forkWorker, type Worker } from '../../support/redis-workers.js';
 
 const ITEMS = 10_000;
 const hasRedis = redisServerPath() !== undefined;
-if (!hasRedis) console.warn(`test/redis-workers.test.ts skipped: ${INSTALL_HINT}`);
+if (!hasRedis) console.warn(`test/backends/redis/workers.slow.test.ts skipped: ${INSTALL_HINT}`);
 
 /** Distinct input ids among the results, and how many results each got. */
 function tally(results: readonly ResultRecord[]): Map<string, ResultRecord[]> {

@@ -1,31 +1,12 @@
-import { createHash } from 'node:crypto';
-import { isObservable, Observable, type OperatorFunction, type Subscriber, type TeardownLogic } from 'rxjs';
-import type { AsyncIterableX } from 'ix/asynciterable/asynciterablex';
-import { TokenbatchError } from '../errors.js';
-import type { Core, OperatorSpec, Sink } from '../internal/core.js';
-import { iterableOperator } from '../internal/iterable-face.js';
-import { optionalFunction, optionalPositive, requireObject } from '../internal/options.js';
-import { rxOperator } from '../internal/rx-face.js';
-import type { Outcome } from '../types.js';
-
-/**
- * What tokenbatch needs of a Redis client: ioredis's `Redis` fits as it is (standalone or Sentinel;
- * any protocol and reply mapping). Every command goes through `call`.
- *
- * @example
- * ```ts
- * import { Redis } from 'ioredis';
- * const client: RedisStreamClient = new Redis('redis://127.0.0.1:6379');
- * ```
- */
-export interface RedisStreamClient {
-  /** Send one command, as ioredis's `call(command, ...args)`. */
-  call(command: string, ...args: (string | number)[]): Promise<unknown>;
-  /** A new connection with the same options (used for blocking reads). */
-  duplicate(): RedisStreamClient;
-  /** Close the connection at once. */
-  disconnect(): void;
-}
+import { Observable, type Subscriber, type TeardownLogic } from 'rxjs';
+import type { Meter } from '@opentelemetry/api';
+import { TokenbatchError } from '../../errors.js';
+import { OptionReader } from '../../internal/options.js';
+import type { Outcome } from '../../types.js';
+import { failure, key, ownConnection, redisClient, sameSlot, type RedisStreamClient } from './client.js';
+import { RedisMetrics } from './metrics.js';
+import { deliveryCounts, ENTRY_ID, fieldsOf, infoField, readReply, type RawEntry } from './replies.js';
+import { DEAD_LETTER, HEARTBEAT } from './scripts.js';
 
 /**
  * One entry of a Redis stream, as {@link fromRedisStream} yields it: the item of a tokenbatch chain.
@@ -46,9 +27,12 @@ export interface StreamEntry {
   readonly stream: string;
   /**
    * True when this delivery is not the entry's first: it was reclaimed from a consumer that went
-   * silent (`XAUTOCLAIM`), or re-read from this consumer's own pending list after a restart.
+   * silent or released it after a retryable failure (`XAUTOCLAIM`), or re-read from this consumer's
+   * own pending list after a restart.
    */
   readonly redelivered: boolean;
+  /** How many times the group has delivered the entry, this delivery included (1 the first time). */
+  readonly deliveries: number;
 }
 
 /**
@@ -90,21 +74,41 @@ export interface FromRedisStreamOptions {
    */
   maxInFlight?: number;
   /**
-   * An entry pending this long at another consumer (read, not acknowledged) is taken over and
-   * processed again. Make it longer than the longest time from read to acknowledgement: the wait
-   * for a batch to close, queueing, the slowest batch with all its retries, and the write. Default
-   * 60,000.
+   * An entry pending this long without a heartbeat (read, not acknowledged, its consumer silent) is
+   * taken over and processed again; so is an entry released after a retryable failure. The
+   * heartbeat keeps the entries a live consumer is still working on, so this only needs to exceed
+   * the gaps between heartbeats (a blocked event loop). Default 60,000.
    */
   minIdleMs?: number;
   /** How often to look for such entries (`XAUTOCLAIM`), in ms. Default `minIdleMs / 2`. */
   claimIntervalMs?: number;
+  /**
+   * How often to reset the idle time of the entries this consumer still holds (`XCLAIM ... JUSTID`
+   * on its own pending entries), so that a slow batch is not taken over while it is being worked on;
+   * the same tick reads the group's lag and pending count for the metrics. Below `minIdleMs`.
+   * Default `minIdleMs / 3`.
+   */
+  heartbeatMs?: number;
+  /**
+   * Deliveries an entry gets at most. An entry that failed with a retryable error on its last
+   * delivery, or that reached this many deliveries without any outcome (its workers crashed or hung
+   * on it), is moved to `deadLetterStream` with its error and acknowledged, so nothing is delivered
+   * forever. Default 5.
+   */
+  maxDeliveries?: number;
+  /**
+   * Where entries go after `maxDeliveries`. Default `{stream}:dead`, with the input stream's hash tag
+   * (`{tickets}:dead` for `tickets`), so that both keys share a Redis Cluster slot.
+   */
+  deadLetterStream?: string;
   /** Create the group (and the stream) when missing. Default true. */
   createGroup?: boolean;
   /** Where a group created here starts: `'0'` (the whole stream, default) or `'$'` (new entries only). */
   startId?: string;
   /**
    * The connection for blocking reads. Default: `client.duplicate()`, opened on subscription and
-   * closed when it ends. (A blocking read holds its connection, so it cannot share `client`.)
+   * closed when it ends, with an `'error'` listener of its own. (A blocking read holds its
+   * connection, so it cannot share `client`.)
    */
   readClient?: RedisStreamClient;
   /** Aborting it is {@link RedisStreamSource.stop}: stop reading, let in-flight work finish. */
@@ -115,6 +119,12 @@ export interface FromRedisStreamOptions {
    * only counted, in `stats.deleted`.
    */
   onDeleted?: (ids: readonly string[]) => void;
+  /**
+   * The meter for the source's instruments (`tokenbatch.redis.consumer.lag`, `.pending`,
+   * `.in_flight`, `.reclaimed`, `.dead_lettered`, `.released`), or false for none. Default: the
+   * global OpenTelemetry meter `tokenbatch`.
+   */
+  telemetry?: { meter?: Meter } | false;
 }
 
 /**
@@ -122,7 +132,7 @@ export interface FromRedisStreamOptions {
  *
  * @example
  * ```ts
- * const { read, claimed, acked } = source.stats;
+ * const { read, claimed, acked, deadLettered } = source.stats;
  * ```
  */
 export interface RedisStreamStats {
@@ -130,31 +140,20 @@ export interface RedisStreamStats {
   read: number;
   /** Entries re-read from this consumer's own pending list when a subscription started. */
   recovered: number;
-  /** Entries taken over from other consumers (`XAUTOCLAIM`). */
+  /** Entries taken over from other consumers, or released ones taken back (`XAUTOCLAIM`). */
   claimed: number;
   /** Entries acknowledged (by {@link RedisStreamSource.ack} or {@link toRedisStream}). */
   acked: number;
   /** Pending entries found deleted from the stream (see `onDeleted`). */
   deleted: number;
-}
-
-/**
- * A Redis command failed while reading, claiming, writing or acknowledging. The entries concerned
- * stay pending and are delivered again (at-least-once); `cause` is the client's error.
- *
- * @example
- * ```ts
- * source$.subscribe({ error: (error) => { if (error instanceof RedisStreamError) console.error(error.command); } });
- * ```
- */
-export class RedisStreamError extends TokenbatchError {
-  override name = 'RedisStreamError';
-  /** The command that failed, such as `'XREADGROUP'`. */
-  readonly command: string;
-  constructor(command: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.command = command;
-  }
+  /** Entries left pending after a retryable failure, to be delivered again. */
+  released: number;
+  /** Entries moved to the dead-letter stream after `maxDeliveries`. */
+  deadLettered: number;
+  /** Heartbeats sent. */
+  heartbeats: number;
+  /** Entries this consumer held that another consumer had taken over (the heartbeat came too late). */
+  lostClaims: number;
 }
 
 /**
@@ -168,7 +167,21 @@ export class RedisStreamError extends TokenbatchError {
  */
 export type AckTarget = Outcome<StreamEntry, unknown> | StreamEntry | string | readonly (Outcome<StreamEntry, unknown> | StreamEntry | string)[];
 
-interface Settings {
+/**
+ * An entry reached `maxDeliveries` without a final outcome: the workers that held it stopped or hung
+ * on it, or it kept failing with retryable errors. It is written to the dead-letter stream with this
+ * error (or with the last error it failed with).
+ *
+ * @example
+ * ```ts
+ * if (!outcome.ok && outcome.error.name === 'DeliveryLimitError') alert(outcome.item.id);
+ * ```
+ */
+export class DeliveryLimitError extends TokenbatchError {
+  override name = 'DeliveryLimitError';
+}
+
+export interface Settings {
   client: RedisStreamClient;
   stream: string;
   group: string;
@@ -178,92 +191,68 @@ interface Settings {
   maxInFlight: number;
   minIdleMs: number;
   claimIntervalMs: number;
+  heartbeatMs: number;
+  maxDeliveries: number;
+  deadLetterStream: string;
   createGroup: boolean;
   startId: string;
   readClient: RedisStreamClient | undefined;
   onDeleted: ((ids: readonly string[]) => void) | undefined;
+  meter: Meter | undefined | false;
 }
 
-const ENTRY_ID = /^\d+-\d+$/;
+const OPTION_KEYS = [
+  'client', 'stream', 'group', 'consumer', 'batchSize', 'blockMs', 'maxInFlight', 'minIdleMs', 'claimIntervalMs', 'heartbeatMs',
+  'maxDeliveries', 'deadLetterStream', 'createGroup', 'startId', 'readClient', 'signal', 'onDeleted', 'telemetry',
+] as const;
 
-function redisClient(value: unknown, name: string): RedisStreamClient {
-  const candidate = value as Partial<RedisStreamClient> | null;
-  if (typeof candidate !== 'object' || candidate === null || typeof candidate.call !== 'function' || typeof candidate.duplicate !== 'function' || typeof candidate.disconnect !== 'function') {
-    throw new TypeError(`${name}: expected a Redis client with call(), duplicate() and disconnect() (an ioredis Redis)`);
-  }
-  return value as RedisStreamClient;
-}
-
-function key(value: unknown, name: string): string {
-  if (typeof value !== 'string' || value.length === 0) throw new TypeError(`${name}: expected a non-empty string`);
-  return value;
-}
-
-function readClientOption(options: FromRedisStreamOptions): RedisStreamClient | undefined {
-  if (options.readClient === undefined) return undefined;
+function readClientOption(reader: OptionReader): RedisStreamClient | undefined {
+  const value = reader.raw.readClient;
+  if (value === undefined) return undefined;
   // A blocking read holds its connection: acknowledgements and the unblock need another one.
-  if (options.readClient === options.client) throw new RangeError('readClient: expected a connection other than client (try client.duplicate())');
-  return redisClient(options.readClient, 'readClient');
+  if (value === reader.raw.client) throw new RangeError(`${reader.name('readClient')}: expected a connection other than client (try client.duplicate())`);
+  return redisClient(value, reader.name('readClient'));
 }
 
-function parseSettings(raw: FromRedisStreamOptions): Settings & { signal: AbortSignal | undefined } {
-  const options = requireObject(raw, 'fromRedisStream') as unknown as FromRedisStreamOptions;
-  const minIdleMs = optionalPositive(options.minIdleMs, 'minIdleMs', { integer: true, min: 1 }) ?? 60_000;
-  const startId = options.startId ?? '0';
-  if (startId !== '0' && startId !== '$' && !ENTRY_ID.test(startId)) throw new RangeError(`startId: expected '0', '$' or an entry id, got "${String(startId)}"`);
-  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new TypeError('signal: expected an AbortSignal');
-  if (options.createGroup !== undefined && typeof options.createGroup !== 'boolean') throw new TypeError('createGroup: expected a boolean');
+function meterOption(reader: OptionReader): Meter | undefined | false {
+  const value = reader.raw.telemetry;
+  if (value === undefined || value === false) return value;
+  if (typeof value !== 'object' || value === null) throw new TypeError(`${reader.name('telemetry')}: expected { meter? } or false`);
+  return (value as { meter?: Meter }).meter;
+}
+
+function parseSettings(options: FromRedisStreamOptions): Settings & { signal: AbortSignal | undefined } {
+  const reader = new OptionReader('fromRedisStream', options, OPTION_KEYS);
+  if (options === undefined) throw new TypeError('fromRedisStream: expected an options object');
+  const minIdleMs = reader.optionalPositive('minIdleMs', { integer: true, min: 1 }) ?? 60_000;
+  const heartbeatMs = reader.optionalPositive('heartbeatMs', { integer: true, min: 1 }) ?? Math.max(1, Math.floor(minIdleMs / 3));
+  if (heartbeatMs >= minIdleMs) throw new RangeError(`${reader.name('heartbeatMs')}: expected a number < minIdleMs (${minIdleMs}), got ${heartbeatMs}`);
+  const startId = reader.raw.startId ?? '0';
+  if (typeof startId !== 'string') throw new TypeError(`${reader.name('startId')}: expected '0', '$' or an entry id`);
+  if (startId !== '0' && startId !== '$' && !ENTRY_ID.test(startId)) throw new RangeError(`${reader.name('startId')}: expected '0', '$' or an entry id, got "${startId}"`);
+  const signal = reader.raw.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError(`${reader.name('signal')}: expected an AbortSignal`);
+  const stream = key(reader.raw.stream, reader.name('stream'));
   return {
-    client: redisClient(options.client, 'client'),
-    stream: key(options.stream, 'stream'),
-    group: key(options.group, 'group'),
-    consumer: key(options.consumer, 'consumer'),
-    batchSize: optionalPositive(options.batchSize, 'batchSize', { integer: true, min: 1 }) ?? 100,
-    blockMs: optionalPositive(options.blockMs, 'blockMs', { integer: true, min: 1 }) ?? 2000,
-    maxInFlight: optionalPositive(options.maxInFlight, 'maxInFlight', { integer: true, min: 1 }) ?? 1000,
+    client: redisClient(reader.raw.client, reader.name('client')),
+    stream,
+    group: key(reader.raw.group, reader.name('group')),
+    consumer: key(reader.raw.consumer, reader.name('consumer')),
+    batchSize: reader.optionalPositive('batchSize', { integer: true, min: 1 }) ?? 100,
+    blockMs: reader.optionalPositive('blockMs', { integer: true, min: 1 }) ?? 2000,
+    maxInFlight: reader.optionalPositive('maxInFlight', { integer: true, min: 1 }) ?? 1000,
     minIdleMs,
-    claimIntervalMs: optionalPositive(options.claimIntervalMs, 'claimIntervalMs', { integer: true, min: 1 }) ?? Math.max(1, Math.floor(minIdleMs / 2)),
-    createGroup: options.createGroup ?? true,
+    claimIntervalMs: reader.optionalPositive('claimIntervalMs', { integer: true, min: 1 }) ?? Math.max(1, Math.floor(minIdleMs / 2)),
+    heartbeatMs,
+    maxDeliveries: reader.optionalPositive('maxDeliveries', { integer: true, min: 1 }) ?? 5,
+    deadLetterStream: reader.raw.deadLetterStream === undefined ? sameSlot(stream, ':dead') : key(reader.raw.deadLetterStream, reader.name('deadLetterStream')),
+    createGroup: reader.bool('createGroup', true),
     startId,
-    readClient: readClientOption(options),
-    onDeleted: optionalFunction(options.onDeleted, 'onDeleted'),
-    signal: options.signal,
+    readClient: readClientOption(reader),
+    onDeleted: reader.fn('onDeleted'),
+    meter: meterOption(reader),
+    signal,
   };
-}
-
-function failure(command: string, settings: { stream: string }, error: unknown): RedisStreamError {
-  const message = error instanceof Error ? error.message : String(error);
-  return new RedisStreamError(command, `${command} on stream "${settings.stream}" failed: ${message}`, { cause: error });
-}
-
-/** `[id, [field, value, ...] | null]` as a stream reply holds it. */
-type RawEntry = [id: string, fields: unknown];
-
-/**
- * The entries of a one-stream `XREADGROUP` reply, whatever the protocol: RESP2 `[[key, entries]]`,
- * ioredis's RESP3 "legacy" mapping `[key, entries]`, or a map (`{ key: entries }`).
- */
-function readReply(reply: unknown): RawEntry[] {
-  if (reply === null || reply === undefined) return [];
-  if (Array.isArray(reply)) {
-    if (reply.length === 0) return [];
-    if (Array.isArray(reply[0])) return ((reply[0] as unknown[])[1] as RawEntry[] | undefined) ?? [];
-    return (reply[1] as RawEntry[] | undefined) ?? [];
-  }
-  if (reply instanceof Map) return ([...reply.values()][0] as RawEntry[] | undefined) ?? [];
-  if (typeof reply === 'object') return (Object.values(reply)[0] as RawEntry[] | undefined) ?? [];
-  throw new TypeError(`unexpected XREADGROUP reply: ${typeof reply}`);
-}
-
-function fieldsOf(raw: unknown): Record<string, string> | undefined {
-  if (raw === null || raw === undefined) return undefined;
-  const fields: Record<string, string> = {};
-  if (Array.isArray(raw)) {
-    for (let i = 0; i + 1 < raw.length; i += 2) fields[String(raw[i])] = String(raw[i + 1]);
-  } else if (typeof raw === 'object') {
-    for (const [field, value] of raw instanceof Map ? raw : Object.entries(raw)) fields[String(field)] = String(value);
-  }
-  return fields;
 }
 
 /** The entry id an ack target names. */
@@ -280,6 +269,12 @@ function idOf(target: unknown, stream: string): string {
   }
   if (from !== undefined && from !== stream) throw new TypeError(`ack: entry ${id} is from stream ${JSON.stringify(from)}, not "${stream}"`);
   return id;
+}
+
+/** The fields of a dead-letter entry: enough to see why, and to replay the entry. */
+export function deadLetterFields(entry: StreamEntry, group: string, consumer: string, error: unknown): Record<string, string> {
+  const { name, message } = error instanceof Error ? error : { name: 'Error', message: String(error) };
+  return { input: entry.id, stream: entry.stream, group, consumer, deliveries: String(entry.deliveries), error: JSON.stringify({ name, message }), fields: JSON.stringify(entry.fields) };
 }
 
 /** Where one subscription (or one async iteration) stands. */
@@ -301,9 +296,10 @@ interface Run {
  *
  * Delivery is at-least-once. An entry counts as in flight from its read until it is acknowledged:
  * by {@link toRedisStream} after its result is written, or by {@link RedisStreamSource.ack}. At most
- * `maxInFlight` entries are in flight; reading waits for acknowledgements beyond that. Entries left
- * pending by a consumer that died are taken over after `minIdleMs` and delivered again, flagged
- * `redelivered`.
+ * `maxInFlight` entries are in flight; reading waits for acknowledgements beyond that. While entries
+ * are in flight a heartbeat resets their idle time, so other consumers leave them alone. Entries
+ * left pending by a consumer that died (no heartbeat) are taken over after `minIdleMs` and
+ * delivered again, flagged `redelivered`; after `maxDeliveries` they go to the dead-letter stream.
  *
  * One subscription (or iteration) runs at a time. Each new one first re-reads this consumer's own
  * pending entries (what an earlier run read and never acknowledged), then reads new ones.
@@ -327,15 +323,25 @@ export class RedisStreamSource extends Observable<StreamEntry> implements AsyncI
   readonly consumer: string;
   /** The connection used for acknowledgements and claims (and, by default, by {@link toRedisStream}). */
   readonly client: RedisStreamClient;
+  /** Deliveries an entry gets at most (see {@link FromRedisStreamOptions.maxDeliveries}). */
+  readonly maxDeliveries: number;
+  /** Where entries go after `maxDeliveries`. */
+  readonly deadLetterStream: string;
   readonly #settings: Settings;
   readonly #inFlight = new Map<string, StreamEntry>();
+  /** In-flight entries another consumer took over: counted once, left out of later heartbeats. */
+  readonly #lost = new Set<string>();
   readonly #roomWaiters = new Set<() => void>();
-  readonly #stats: RedisStreamStats = { read: 0, recovered: 0, claimed: 0, acked: 0, deleted: 0 };
+  readonly #stats: RedisStreamStats = { read: 0, recovered: 0, claimed: 0, acked: 0, deleted: 0, released: 0, deadLettered: 0, heartbeats: 0, lostClaims: 0 };
+  readonly #metrics: RedisMetrics | undefined;
+  readonly #gauges: { pending: number | undefined; lag: number | undefined } = { pending: undefined, lag: undefined };
   #run: Run | undefined;
   #stopped = false;
   #groupReady = false;
   #acks: { ids: string[]; waiters: { resolve(): void; reject(error: unknown): void }[] } | undefined;
   #acking = false;
+  #heartbeat: ReturnType<typeof setTimeout> | undefined;
+  #beating = false;
 
   /** @internal */
   constructor(settings: Settings, signal: AbortSignal | undefined) {
@@ -348,6 +354,12 @@ export class RedisStreamSource extends Observable<StreamEntry> implements AsyncI
     this.group = settings.group;
     this.consumer = settings.consumer;
     this.client = settings.client;
+    this.maxDeliveries = settings.maxDeliveries;
+    this.deadLetterStream = settings.deadLetterStream;
+    if (settings.meter !== false) {
+      const attributes = { 'messaging.system': 'redis', 'messaging.destination.name': this.stream, 'messaging.consumer.group.name': this.group, 'tokenbatch.redis.consumer': this.consumer };
+      this.#metrics = new RedisMetrics(settings.meter, attributes, () => ({ ...this.#gauges, inFlight: this.#inFlight.size }));
+    }
     if (signal?.aborted) this.#stopped = true;
     else signal?.addEventListener('abort', () => this.stop(), { once: true });
   }
@@ -490,22 +502,42 @@ export class RedisStreamSource extends Observable<StreamEntry> implements AsyncI
   }
 
   /** @internal Entries acknowledged elsewhere (by {@link toRedisStream}): free their room. */
-  _acked(ids: readonly string[]): void {
-    for (const id of ids) this.#inFlight.delete(id);
+  _acked(ids: readonly string[], deadLettered = 0): void {
+    for (const id of ids) {
+      this.#inFlight.delete(id);
+      this.#lost.delete(id);
+    }
     this.#stats.acked += ids.length;
+    this.#stats.deadLettered += deadLettered;
+    this.#metrics?.deadLettered(deadLettered);
     this.#wakeRoomWaiters();
   }
 
   /** @internal Entries whose acknowledgement failed: they stay pending, to be delivered again. */
   _abandoned(ids: readonly string[]): void {
-    for (const id of ids) this.#inFlight.delete(id);
+    for (const id of ids) {
+      this.#inFlight.delete(id);
+      this.#lost.delete(id);
+    }
     this.#wakeRoomWaiters();
+  }
+
+  /**
+   * @internal Entries that failed with a retryable error before their last delivery: left pending
+   * without heartbeat, so that after `minIdleMs` a consumer (maybe this one) takes them again.
+   */
+  _released(ids: readonly string[]): void {
+    this.#stats.released += ids.length;
+    this.#metrics?.released(ids.length);
+    this._abandoned(ids);
   }
 
   #start(): Run {
     if (this.#run && !this.#run.closed) throw new TokenbatchError(`fromRedisStream: consumer "${this.consumer}" is already being read; one subscription at a time`);
     const run: Run = { closed: false, ownCursor: '0', claimCursor: '0-0', nextClaimAt: 0, reading: undefined, readClient: undefined };
     this.#run = run;
+    this.#metrics?.active(true);
+    this.#scheduleHeartbeat();
     return run;
   }
 
@@ -517,6 +549,7 @@ export class RedisStreamSource extends Observable<StreamEntry> implements AsyncI
     if (run.closed) return;
     run.closed = true;
     this.#inFlight.clear();
+    this.#lost.clear();
     this.#wakeRoomWaiters();
     this.#interrupt(run);
   }
@@ -526,6 +559,52 @@ export class RedisStreamSource extends Observable<StreamEntry> implements AsyncI
     if (this.#run === run) this.#run = undefined;
     if (run.readClient && run.readClient !== this.#settings.readClient) run.readClient.disconnect();
     run.readClient = undefined;
+  }
+
+  /** Beat while a run is on or entries are still in flight (a stopped source's chain drains). */
+  #scheduleHeartbeat(): void {
+    if (this.#heartbeat !== undefined) return;
+    this.#heartbeat = setTimeout(() => {
+      this.#heartbeat = undefined;
+      if (!this.#run && this.#inFlight.size === 0) {
+        this.#metrics?.active(false);
+        return;
+      }
+      void this.#beat().finally(() => this.#scheduleHeartbeat());
+    }, this.#settings.heartbeatMs);
+    this.#heartbeat.unref?.();
+  }
+
+  /**
+   * Reset the idle time of what this consumer holds, and read the group's lag and pending count.
+   * A failed heartbeat is not fatal: the next one tries again, and a failing Redis shows in reads.
+   */
+  async #beat(): Promise<void> {
+    if (this.#beating) return;
+    this.#beating = true;
+    try {
+      const ids = [...this.#inFlight.keys()].filter((id) => !this.#lost.has(id));
+      for (let at = 0; at < ids.length; at += 1000) {
+        const lost = (await HEARTBEAT.run(this.client, [this.stream], [this.group, this.consumer, ...ids.slice(at, at + 1000)])) as unknown[];
+        for (const id of lost) {
+          if (!this.#inFlight.has(String(id))) continue;
+          this.#lost.add(String(id));
+          this.#stats.lostClaims++;
+        }
+      }
+      this.#stats.heartbeats++;
+      const groups = (await this.client.call('XINFO', 'GROUPS', this.stream)) as unknown[];
+      const row = groups.find((one) => String(infoField(one, 'name')) === this.group);
+      if (row !== undefined) {
+        const lag = infoField(row, 'lag');
+        this.#gauges.pending = Number(infoField(row, 'pending'));
+        this.#gauges.lag = lag === null || lag === undefined ? undefined : Number(lag);
+      }
+    } catch {
+      // Reads and writes report an outage; the heartbeat only tries again.
+    } finally {
+      this.#beating = false;
+    }
   }
 
   /** Wake a blocking read: `CLIENT UNBLOCK` makes it return as if it timed out. */
@@ -601,7 +680,7 @@ export class RedisStreamSource extends Observable<StreamEntry> implements AsyncI
           continue;
         }
         run.ownCursor = (raw[raw.length - 1] as RawEntry)[0];
-        const entries = await this.#admit(raw, true, true);
+        const entries = await this.#admit(raw, 'own');
         this.#stats.recovered += entries.length;
         if (entries.length > 0) return entries;
         continue;
@@ -616,14 +695,15 @@ export class RedisStreamSource extends Observable<StreamEntry> implements AsyncI
         // A full scan done: wait for the next interval. Mid-scan: go on at once (room permitting).
         run.nextClaimAt = next === '0-0' ? now + claimIntervalMs : now;
         this.#reportDeleted((reply[2] as string[] | undefined) ?? []);
-        const entries = await this.#admit((reply[1] as RawEntry[] | undefined) ?? [], true, false);
+        const entries = await this.#admit((reply[1] as RawEntry[] | undefined) ?? [], 'claimed');
         this.#stats.claimed += entries.length;
+        this.#metrics?.reclaimed(entries.length);
         if (entries.length > 0) return entries;
         continue;
       }
 
       const block = Math.max(1, Math.min(blockMs, run.nextClaimAt - now));
-      const reader = (run.readClient ??= this.#settings.readClient ?? this.client.duplicate());
+      const reader = (run.readClient ??= this.#settings.readClient ?? ownConnection(this.client));
       const reading = { done: false, clientId: reader.call('CLIENT', 'ID') };
       reading.clientId.catch(() => {});
       run.reading = reading;
@@ -638,7 +718,7 @@ export class RedisStreamSource extends Observable<StreamEntry> implements AsyncI
         run.reading = undefined;
       }
       if (run.closed) return undefined;
-      const entries = await this.#admit(readReply(reply), false, false);
+      const entries = await this.#admit(readReply(reply), 'new');
       this.#stats.read += entries.length;
       if (entries.length > 0) return entries;
     }
@@ -647,11 +727,15 @@ export class RedisStreamSource extends Observable<StreamEntry> implements AsyncI
   /**
    * Turn raw entries into deliveries and count them in flight. Entries already in flight here
    * (reclaimed from ourselves while still being processed) are not delivered twice. Deleted ones
-   * (no fields) are reported, and dropped from the pending list when they were our own.
+   * (no fields) are reported, and dropped from the pending list when they were our own. Redelivered
+   * entries past `maxDeliveries` go to the dead-letter stream instead.
    */
-  async #admit(raw: readonly RawEntry[], redelivered: boolean, own: boolean): Promise<StreamEntry[]> {
+  async #admit(raw: readonly RawEntry[], how: 'new' | 'own' | 'claimed'): Promise<StreamEntry[]> {
+    const redelivered = how !== 'new';
+    const counts = redelivered && raw.length > 0 ? await this.#deliveries(raw) : undefined;
     const entries: StreamEntry[] = [];
     const deleted: string[] = [];
+    const exhausted: StreamEntry[] = [];
     for (const [rawId, rawFields] of raw) {
       const id = String(rawId);
       const fields = fieldsOf(rawFields);
@@ -660,15 +744,44 @@ export class RedisStreamSource extends Observable<StreamEntry> implements AsyncI
         continue;
       }
       if (this.#inFlight.has(id)) continue;
-      const entry: StreamEntry = { id, fields, stream: this.stream, redelivered };
+      const entry: StreamEntry = { id, fields, stream: this.stream, redelivered, deliveries: counts?.get(id) ?? 1 };
+      if (entry.deliveries > this.#settings.maxDeliveries) {
+        exhausted.push(entry);
+        continue;
+      }
       this.#inFlight.set(id, entry);
       entries.push(entry);
     }
     if (deleted.length > 0) {
-      if (own) await this.#command('XACK', this.stream, this.group, ...deleted);
+      if (how === 'own') await this.#command('XACK', this.stream, this.group, ...deleted);
       this.#reportDeleted(deleted);
     }
+    if (exhausted.length > 0) await this.#deadLetter(exhausted);
     return entries;
+  }
+
+  /** How often each of these entries (now pending here) was delivered. */
+  async #deliveries(raw: readonly RawEntry[]): Promise<Map<string, number>> {
+    const first = String((raw[0] as RawEntry)[0]);
+    const last = String((raw[raw.length - 1] as RawEntry)[0]);
+    return deliveryCounts(await this.#command('XPENDING', this.stream, this.group, first, last, raw.length + this.#inFlight.size, this.consumer));
+  }
+
+  async #deadLetter(entries: readonly StreamEntry[]): Promise<void> {
+    const args: (string | number)[] = [this.group, this.consumer, entries.length];
+    for (const entry of entries) {
+      const error = new DeliveryLimitError(`entry ${entry.id} was delivered ${entry.deliveries} times (maxDeliveries ${this.#settings.maxDeliveries}) without a final outcome`);
+      const fields = Object.entries(deadLetterFields(entry, this.group, this.consumer, error)).flat();
+      args.push(entry.id, fields.length, ...fields);
+    }
+    let moved: unknown[];
+    try {
+      moved = (await DEAD_LETTER.run(this.client, [this.stream, this.deadLetterStream], args)) as unknown[];
+    } catch (error) {
+      throw failure('EVALSHA', { stream: this.deadLetterStream }, error);
+    }
+    this.#stats.deadLettered += moved.length;
+    this.#metrics?.deadLettered(moved.length);
   }
 
   #reportDeleted(ids: readonly string[]): void {
@@ -737,260 +850,4 @@ export class RedisStreamSource extends Observable<StreamEntry> implements AsyncI
 export function fromRedisStream(options: FromRedisStreamOptions): RedisStreamSource {
   const { signal, ...settings } = parseSettings(options);
   return new RedisStreamSource(settings, signal);
-}
-
-/**
- * Options of {@link toRedisStream}.
- *
- * @example
- * ```ts
- * const options: ToRedisStreamOptions<string> = { source, stream: 'tickets:results', maxLen: 1_000_000 };
- * ```
- */
-export interface ToRedisStreamOptions<R> {
-  /** The source the chain reads: its entries are the ones acknowledged. */
-  source: RedisStreamSource;
-  /** The results stream key. Under Redis Cluster, give it the same hash tag as the input stream. */
-  stream: string;
-  /** The connection to write with. Default: the source's `client`. */
-  client?: RedisStreamClient;
-  /** Trim the results stream to about this many entries (`XADD MAXLEN ~`). Default: no trimming. */
-  maxLen?: number;
-  /** Outcomes written in one round trip, at most. Default 256. */
-  maxBatch?: number;
-  /**
-   * The fields of an outcome's result entry. Default: `input` (the entry id), `stream`, `consumer`,
-   * `ok` (`'true'`/`'false'`), then `value` (JSON) or `error` (JSON `{ name, message }`). A value
-   * that JSON cannot encode is written as a failure (`TypeError`).
-   */
-  encode?: (outcome: Outcome<StreamEntry, R>) => Record<string, string>;
-}
-
-// Appends every result, then acknowledges every input entry, atomically: an entry is acknowledged
-// only if all the results before it were written (a failing XADD aborts the script before the XACK).
-const WRITE_SCRIPT = `
-local group, maxlen, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local at, ids = 4, {}
-for e = 1, n do
-  local id, k = ARGV[at], tonumber(ARGV[at + 1])
-  local args = {}
-  for j = 1, k do args[j] = ARGV[at + 1 + j] end
-  at = at + 2 + k
-  if maxlen == '' then
-    redis.call('XADD', KEYS[2], '*', unpack(args))
-  else
-    redis.call('XADD', KEYS[2], 'MAXLEN', '~', maxlen, '*', unpack(args))
-  end
-  ids[e] = id
-end
-return redis.call('XACK', KEYS[1], group, unpack(ids))
-`;
-const WRITE_SHA = createHash('sha1').update(WRITE_SCRIPT).digest('hex');
-
-function errorJson(error: unknown): string {
-  const { name, message } = error instanceof Error ? error : { name: 'Error', message: String(error) };
-  return JSON.stringify({ name, message });
-}
-
-function defaultEncode(consumer: string): (outcome: Outcome<StreamEntry, unknown>) => Record<string, string> {
-  return (outcome) => {
-    const base = { input: outcome.item.id, stream: outcome.item.stream, consumer };
-    if (!outcome.ok) return { ...base, ok: 'false', error: errorJson(outcome.error) };
-    let value: string | undefined;
-    try {
-      value = JSON.stringify(outcome.value === undefined ? null : outcome.value);
-    } catch (error) {
-      return { ...base, ok: 'false', error: errorJson(new TypeError(`the value cannot be written as JSON: ${error instanceof Error ? error.message : String(error)}`)) };
-    }
-    return { ...base, ok: 'true', value: value ?? 'null' };
-  };
-}
-
-interface SinkSettings {
-  source: RedisStreamSource;
-  stream: string;
-  client: RedisStreamClient;
-  maxLen: number | undefined;
-  maxBatch: number;
-  encode: (outcome: Outcome<StreamEntry, unknown>) => Record<string, string>;
-}
-
-function isOutcome(value: unknown): value is Outcome<StreamEntry, unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as Outcome<unknown, unknown>).ok === 'boolean' && 'item' in value;
-}
-
-/**
- * Writes outcomes in batches, one script call each, serially; outcomes that arrive during a write
- * form the next batch (at most `maxBatch`). Outcomes go on downstream, in arrival order, once their
- * batch is written and acknowledged. The queue holds only outcomes of in-flight entries, so the
- * source's `maxInFlight` bounds it.
- */
-class RedisSinkCore implements Core<unknown> {
-  readonly #settings: SinkSettings;
-  readonly #sink: Sink<unknown>;
-  readonly #queue: Outcome<StreamEntry, unknown>[] = [];
-  #writing = false;
-  #ended = false;
-  #sourceError: { error: unknown } | undefined;
-  #done = false;
-
-  constructor(settings: SinkSettings, sink: Sink<unknown>) {
-    this.#settings = settings;
-    this.#sink = sink;
-  }
-
-  accepts(demand: boolean): boolean {
-    return !this.#done && this.#queue.length < this.#settings.maxBatch && demand;
-  }
-
-  push(input: unknown): void {
-    if (this.#done) return;
-    const { source } = this.#settings;
-    if (!isOutcome(input)) return this.#terminate(new TypeError('toRedisStream: expected outcomes (place it after mergeBatches or orderedResults)'));
-    const entry = input.item as Partial<StreamEntry> | null;
-    if (typeof entry?.id !== 'string' || entry.stream !== source.stream) {
-      return this.#terminate(new TypeError(`toRedisStream: expected outcomes whose item is a StreamEntry of stream "${source.stream}" (keep the entry as the chain's item; read its text with the \`text\` option)`));
-    }
-    this.#queue.push(input);
-    this.#write();
-  }
-
-  end(): void {
-    this.#ended = true;
-    this.#write();
-  }
-
-  fail(error: unknown): void {
-    // Outcomes received before the error are still written and acknowledged; then the error.
-    this.#sourceError = { error };
-    this.#ended = true;
-    this.#write();
-  }
-
-  dispose(): void {
-    this.#done = true;
-    this.#queue.length = 0;
-  }
-
-  #write(): void {
-    if (this.#done || this.#writing) return;
-    if (this.#queue.length === 0) {
-      if (this.#ended) {
-        this.#done = true;
-        if (this.#sourceError) this.#sink.error(this.#sourceError.error);
-        else this.#sink.complete();
-        this.#sink.flush();
-      }
-      return;
-    }
-    const batch = this.#queue.splice(0, this.#settings.maxBatch);
-    this.#writing = true;
-    this.#send(batch).then(
-      () => {
-        this.#writing = false;
-        this.#settings.source._acked(batch.map((outcome) => outcome.item.id));
-        if (this.#done) return;
-        for (const outcome of batch) this.#sink.emit(outcome);
-        this.#sink.flush();
-        this.#sink.wake();
-        this.#write();
-      },
-      (error: unknown) => {
-        this.#writing = false;
-        this.#settings.source._abandoned(batch.map((outcome) => outcome.item.id));
-        this.#terminate(error);
-        this.#sink.flush();
-      },
-    );
-  }
-
-  async #send(batch: readonly Outcome<StreamEntry, unknown>[]): Promise<void> {
-    const { source, stream, client, maxLen, encode } = this.#settings;
-    const args: (string | number)[] = [2, source.stream, stream, source.group, maxLen === undefined ? '' : maxLen, batch.length];
-    for (const outcome of batch) {
-      const fields = Object.entries(encode(outcome));
-      args.push(outcome.item.id, fields.length * 2);
-      for (const [field, value] of fields) args.push(field, String(value));
-    }
-    try {
-      await client.call('EVALSHA', WRITE_SHA, ...args);
-    } catch (error) {
-      if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw failure('EVALSHA', { stream }, error);
-      try {
-        await client.call('EVAL', WRITE_SCRIPT, ...args);
-      } catch (retryError) {
-        throw failure('EVAL', { stream }, retryError);
-      }
-    }
-  }
-
-  #terminate(error: unknown): void {
-    if (this.#done) return;
-    this.dispose();
-    this.#sink.error(error);
-  }
-}
-
-function sinkSpec<R>(options: ToRedisStreamOptions<R>): OperatorSpec<unknown, Outcome<StreamEntry, R>> {
-  requireObject(options, 'toRedisStream');
-  if (!(options.source instanceof RedisStreamSource)) throw new TypeError('source: expected the RedisStreamSource the chain reads (from fromRedisStream)');
-  const source = options.source;
-  const custom = optionalFunction<(outcome: Outcome<StreamEntry, unknown>) => Record<string, string>>(options.encode, 'encode');
-  const settings: SinkSettings = {
-    source,
-    stream: key(options.stream, 'stream'),
-    client: options.client === undefined ? source.client : redisClient(options.client, 'client'),
-    maxLen: optionalPositive(options.maxLen, 'maxLen', { integer: true, min: 1 }),
-    maxBatch: optionalPositive(options.maxBatch, 'maxBatch', { integer: true, min: 1 }) ?? 256,
-    encode: custom ?? defaultEncode(source.consumer),
-  };
-  if (settings.maxBatch > 4000) throw new RangeError(`maxBatch: expected a number <= 4000 (Lua's unpack limit), got ${settings.maxBatch}`);
-  return {
-    create: (sink) => new RedisSinkCore(settings, sink),
-  };
-}
-
-/**
- * The operator {@link toRedisStream} returns: on an RxJS Observable of outcomes it is an RxJS
- * operator, on an async iterable (ix `pipe`) it is an async-iterable operator.
- *
- * @example
- * ```ts
- * const write: RedisSinkOperator<string> = toRedisStream({ source, stream: 'results' });
- * ```
- */
-export interface RedisSinkOperator<R> extends OperatorFunction<Outcome<StreamEntry, R>, Outcome<StreamEntry, R>> {
-  /** In RxJS `.pipe()`: the written outcomes, as an Observable. */
-  (source: Observable<Outcome<StreamEntry, R>>): Observable<Outcome<StreamEntry, R>>;
-  /** In ix `pipe()`: the written outcomes, as an async iterable. */
-  (source: AsyncIterable<Outcome<StreamEntry, R>>): AsyncIterableX<Outcome<StreamEntry, R>>;
-}
-
-/**
- * The sink of a Redis-fed chain: for each outcome, appends a result entry to the results stream
- * (`XADD`: the input entry's id, ok, the value as JSON or the error's name and message) and
- * acknowledges the input entry (`XACK`), both in one atomic Lua script per batch of outcomes, one
- * round trip. An entry is thus acknowledged only once its result is stored; a crash before that
- * leaves it pending, to be processed again (at-least-once: a result may then appear twice, with the
- * same `input` id). Outcomes pass on downstream after they are written, in the order they came.
- *
- * Works on both faces: as an RxJS operator in `.pipe()`, and on async iterables with ix's `pipe`.
- * A failed write ends the stream with a {@link RedisStreamError}; its entries stay pending.
- *
- * @example
- * ```ts
- * import { bufferByTokens, mergeBatches, orderedResults } from 'tokenbatch';
- * import { fromRedisStream, toRedisStream } from 'tokenbatch/redis';
- *
- * const source = fromRedisStream({ client, stream: 'docs', group: 'embedder', consumer: 'worker-1' });
- * source
- *   .pipe(bufferByTokens({ maxTokens: 8000, maxWaitMs: 100, text: (entry) => entry.fields.text ?? '' }), mergeBatches(embed), orderedResults(), toRedisStream({ source, stream: 'docs:embeddings' }))
- *   .subscribe({ error: (error) => console.error(error) });
- * ```
- */
-export function toRedisStream<R>(options: ToRedisStreamOptions<R>): RedisSinkOperator<R> {
-  const spec = sinkSpec(options);
-  const rx = rxOperator(spec);
-  const iterable = iterableOperator(spec);
-  return ((input: Observable<unknown> | AsyncIterable<unknown>) => (isObservable(input) ? rx(input) : iterable(input))) as RedisSinkOperator<R>;
 }
