@@ -188,6 +188,9 @@ export class Solver<T, R> {
       span?.end(error, facts, scheduler.now());
       return { ok: false, error, model: facts.model };
     } finally {
+      // An attempt that reported no usage settles at its reservation when it ends: a shared limiter
+      // then counts the request from its end, as the provider does.
+      if (grant && facts.usage === undefined) grant.settle(grant.tokens);
       if (timer) {
         timer.unsubscribe();
         this.inflight.timers.delete(timer);
