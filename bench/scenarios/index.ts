@@ -1,6 +1,7 @@
 import type { Scenario } from '../harness.js';
 import { bufferByTokensScenario } from './buffer-by-tokens.js';
 import { dedupe } from './dedupe.js';
+import { dedupeSafety } from './dedupe-safety.js';
 import { embeddingsEncoding } from './embeddings-encoding.js';
 import { groupingScenario } from './grouping.js';
 import { processingScenario } from './processing.js';
@@ -9,4 +10,4 @@ import { syncSourceScenario } from './sync-source.js';
 import { telemetryOverhead } from './telemetry-overhead.js';
 
 /** Every bench scenario, in the order `npm run bench` runs them. */
-export const scenarios: Scenario[] = [bufferByTokensScenario, processingScenario, dedupe, groupingScenario, telemetryOverhead, embeddingsEncoding, syncSourceScenario, redisWorkersScenario];
+export const scenarios: Scenario[] = [bufferByTokensScenario, processingScenario, dedupe, dedupeSafety, groupingScenario, telemetryOverhead, embeddingsEncoding, syncSourceScenario, redisWorkersScenario];

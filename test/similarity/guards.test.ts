@@ -111,6 +111,7 @@ describe('nameTokens / namesAgree', () => {
   it('takes capitalized words that do not start a sentence', () => {
     expect(nameTokens('Please call Alice about the Berlin office. Thanks')).toEqual(['alice', 'berlin']);
     expect(nameTokens('"Hello" said Bob')).toEqual(['bob']);
+    expect(nameTokens('Move my appointment with Dr. Hana. Mrs. Olga too')).toEqual(['dr', 'hana', 'olga']);
     expect(nameTokens('ALL CAPS TEXT')).toEqual([]);
   });
 
@@ -159,7 +160,9 @@ describe('createPairGuard', () => {
     expect(noNumbers('I can log in', "I can't log in")).toBe(false);
     const noNegations = createPairGuard({ negations: false }, undefined, 'dedupeSimilar') as (a: string, b: string) => boolean;
     expect(noNegations('I can log in', "I can't log in")).toBe(true);
-    expect(createPairGuard({ numbers: false, negations: false, calendar: false }, undefined, 'x')).toBeUndefined();
+    expect(createPairGuard({ numbers: false, negations: false, calendar: false, names: false }, undefined, 'x')).toBeUndefined();
+    const noNames = createPairGuard({ names: false }, undefined, 'x') as (a: string, b: string) => boolean;
+    expect(noNames('Please refund Alice now', 'Please refund Alina now')).toBe(true);
   });
 
   it('runs a custom guard after the built-in ones, also alone', () => {
@@ -184,6 +187,7 @@ describe('createPairGuard', () => {
     expect(() => createPairGuard({ digits: true }, undefined, 'dedupeSimilar')).toThrow(new RangeError("dedupeSimilar: guards: unknown guard 'digits', expected 'numbers', 'negations', 'calendar', 'names'"));
     expect(() => createPairGuard({ numbers: 1 }, undefined, 'dedupeSimilar')).toThrow(new TypeError('dedupeSimilar: guards.numbers: expected a boolean, got number'));
     expect(() => createPairGuard(undefined, 'no', 'dedupeSimilar')).toThrow(new TypeError('dedupeSimilar: guard: expected a function (a, b) => boolean, got string'));
-    expect(resolveGuardOptions(true, 'x')).toEqual({ numbers: true, negations: true, calendar: true, names: false });
+    expect(resolveGuardOptions(true, 'x')).toEqual({ numbers: true, negations: true, calendar: true, names: true });
+    expect(resolveGuardOptions(undefined, 'x')).toEqual({ numbers: true, negations: true, calendar: true, names: true });
   });
 });

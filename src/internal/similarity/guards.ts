@@ -18,6 +18,7 @@ import { requireObject } from '../options.js';
  * @example
  * ```ts
  * const guards: GuardOptions = { numbers: true, negations: true, calendar: true, names: false };
+ * // the defaults are all true: this switches the names guard off
  * ```
  */
 export interface GuardOptions {
@@ -28,9 +29,10 @@ export interface GuardOptions {
   /** Weekday and month names and relative days ("tomorrow", "tonight") must agree. Default true. */
   calendar?: boolean;
   /**
-   * Capitalized words inside a sentence (names of people, places, products) must appear in both
-   * texts. Default false: it also blocks resends whose only change is a signature or a greeting
-   * with a name, or a typo in a name.
+   * Capitalized words inside a sentence (names of people, places, products; also after a title
+   * such as "Dr.") must appear in both texts, compared without case. Default true. It also blocks
+   * resends whose only change is a greeting or a signature with a name ("Hi Alice,", "Thanks,
+   * Bob"), or a typo in a name: strip those with a `key` normalizer rather than switch it off.
    */
   names?: boolean;
 }
@@ -57,7 +59,7 @@ export type CustomGuard = (a: string, b: string) => boolean;
 export type PairGuard = (a: string, b: string) => boolean;
 
 const GUARD_KEYS = ['numbers', 'negations', 'calendar', 'names'] as const;
-const DEFAULTS: Required<GuardOptions> = { numbers: true, negations: true, calendar: true, names: false };
+const DEFAULTS: Required<GuardOptions> = { numbers: true, negations: true, calendar: true, names: true };
 
 // Apostrophes as people type them (straight, curly, modifier letter, prime, grave, acute).
 const APOSTROPHES = /[\u2019\u2018\u02bc\u2032`\u00b4]/g;
@@ -222,6 +224,8 @@ export function calendarAgree(a: string, b: string): boolean {
 
 // A capitalized word (not all capitals), not the first word of a sentence or line.
 const SENTENCE_START = /(?:^|[.!?:;\n]\s*|["“(]\s*)$/u;
+// A title's full stop does not end a sentence: "Dr. Hana" is a name.
+const HONORIFIC = /(?:^|[^\p{L}])(?:dr|mr|mrs|ms|mx|prof|sr|jr|st|mme|mlle|hr|fr|sra|srta)\.\s*$/iu;
 
 /**
  * The capitalized words of a text that do not start a sentence (lower-cased): names of people,
@@ -238,7 +242,8 @@ export function nameTokens(text: string): string[] {
   for (const match of folded.matchAll(WORD)) {
     const word = match[0];
     if (!/^\p{Lu}\p{Ll}/u.test(word)) continue;
-    if (SENTENCE_START.test(folded.slice(Math.max(0, match.index - 3), match.index))) continue;
+    const before = folded.slice(Math.max(0, match.index - 8), match.index);
+    if (SENTENCE_START.test(before.slice(-3)) && !HONORIFIC.test(before)) continue;
     names.push(word.toLowerCase());
   }
   return names;
@@ -271,7 +276,7 @@ const CHECKS: Record<(typeof GUARD_KEYS)[number], PairGuard> = { numbers: number
  *
  * @example
  * ```ts
- * resolveGuardOptions({ names: true }, 'dedupeSimilar'); // { numbers: true, negations: true, calendar: true, names: true }
+ * resolveGuardOptions({ names: false }, 'dedupeSimilar'); // { numbers: true, negations: true, calendar: true, names: false }
  * resolveGuardOptions(false, 'dedupeSimilar'); // false
  * ```
  */
@@ -303,7 +308,7 @@ export function resolveGuardOptions(value: unknown, owner: string): Required<Gua
  *
  * @example
  * ```ts
- * const guard = createPairGuard({ names: true }, (a, b) => a.length < 2000 && b.length < 2000, 'dedupeSimilar');
+ * const guard = createPairGuard({ calendar: false }, (a, b) => a.length < 2000 && b.length < 2000, 'dedupeSimilar');
  * guard?.('Refund order 123456', 'refund order 123456'); // true
  * guard?.('Refund order 123456', 'Refund order 123457'); // false
  * ```
