@@ -55,3 +55,18 @@ export {
   TokenbatchError,
   TransientError,
 } from './errors.js';
+export {
+  cacheKey,
+  createMemoryCache,
+  resultCacheLayer,
+  ResultCacheLayer,
+  type CachedValue,
+  type CacheEntry,
+  type CacheIdentity,
+  type CacheKeyNormalization,
+  type CacheLookup,
+  type CacheStats,
+  type MemoryCacheOptions,
+  type ResultCache,
+  type ResultCacheOptions,
+} from './cache/index.js';

@@ -19,5 +19,6 @@ export {
   type StreamEntry,
   type ToRedisStreamOptions,
 } from './backends/redis.js';
+export { createRedisCache, type RedisCacheClient, type RedisCacheOptions } from './cache/redis.js';
 export { TokenbatchError } from './errors.js';
 export type { FailureOutcome, Outcome, OutcomeBase, SuccessOutcome } from './types.js';
