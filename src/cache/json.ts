@@ -12,7 +12,7 @@ export function toCacheJson(key: string, value: unknown): string {
   try {
     text = JSON.stringify(value);
   } catch (error) {
-    throw new TypeError(`result cache: the value for key ${key} is not JSON-serializable: ${(error as Error).message}`);
+    throw new TypeError(`result cache: the value for key ${key} is not JSON-serializable: ${(error as Error).message}`, { cause: error });
   }
   if (text === undefined) throw new TypeError(`result cache: the value for key ${key} is not JSON-serializable (${typeof value})`);
   return text;

@@ -61,7 +61,7 @@ export function checkIdentity(identity: unknown, owner: string): CacheIdentity {
     if (value !== undefined && typeof value !== 'string') throw new TypeError(`${owner}: identity.${key}: expected a string, got ${typeof value}`);
   }
   if (keys.length === 0) throw new TypeError(`${owner}: identity: name at least one of model, prompt, handler, schema, extra (what changes the answer)`);
-  return identity as CacheIdentity;
+  return identity;
 }
 
 /**

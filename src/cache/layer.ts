@@ -66,7 +66,7 @@ export function resultCacheLayer<T, R>(options: unknown, owner: string): ResultC
   const identity = checkIdentity(raw.identity, owner);
   if (raw.key !== undefined && typeof raw.key !== 'function') throw new TypeError(`${owner}: key: expected a function (item) => string, got ${typeof raw.key}`);
   const normalization = raw.normalization ?? 'text';
-  if (normalization !== 'text' && normalization !== 'none') throw new RangeError(`${owner}: normalization: expected 'text' or 'none', got ${String(normalization)}`);
+  if (normalization !== 'text' && normalization !== 'none') throw new RangeError(`${owner}: normalization: expected 'text' or 'none', got ${typeof normalization === 'string' ? `'${normalization}'` : typeof normalization}`);
   const ttlMs = ttlOption(raw.ttlMs, owner, 'ttlMs');
   return new ResultCacheLayer<T, R>(store, identity, raw.key as ((item: T) => string) | undefined, normalization, ttlMs);
 }

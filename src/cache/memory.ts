@@ -62,7 +62,7 @@ export function createMemoryCache<V = unknown>(options: MemoryCacheOptions = {})
     async set(entries: readonly CacheEntry<V>[], ttlMs?: number): Promise<void> {
       const entryTtl = ttlOption(ttlMs, owner, 'set: ttlMs');
       const texts = checkEntries(entries, owner);
-      entries.forEach((entry, i) => lru.set(entry.key, texts[i] as string, entryTtl === undefined ? undefined : { ttl: entryTtl }));
+      entries.forEach((entry, i) => lru.set(entry.key, texts[i], entryTtl === undefined ? undefined : { ttl: entryTtl }));
     },
     async close(): Promise<void> {
       lru.clear();

@@ -28,7 +28,7 @@ describe('resultCacheLayer', () => {
 
   it('keys items by the key function; an item it fails for is not cached', async () => {
     const store = createMemoryCache();
-    const layer = resultCacheLayer<{ body?: string }, string>({ store, identity, key: (item) => item.body!.replace(/\n--\n[\s\S]*$/, '') }, 'c');
+    const layer = resultCacheLayer<{ body?: string }, string>({ store, identity, key: (item: { body?: string }) => item.body!.replace(/\n--\n[\s\S]*$/, '') }, 'c');
     const first = await layer.lookup([{ body: 'printer on fire\n--\nBob' }, {}]);
     expect(first.keys[1]).toBeUndefined();
     await layer.remember(first.keys, [{ ok: true, value: 'urgent' }, { ok: true, value: 'never stored' }]);
