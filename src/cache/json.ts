@@ -1,16 +1,32 @@
 /**
- * The JSON text of a value to cache, checked: a value JSON cannot hold (undefined, a function, a
- * bigint, a cycle) throws a TypeError naming the key, so that a result is never cached changed.
+ * Only plain data round-trips through JSON unchanged: a typed array, Map, Set, Date or class
+ * instance would come back as something else, so it is refused rather than cached changed.
+ */
+function plainOnly(this: unknown, key: string, value: unknown): unknown {
+  const original = (this as Record<string, unknown>)[key];
+  if (typeof original === 'object' && original !== null && !Array.isArray(original)) {
+    const proto = Object.getPrototypeOf(original) as unknown;
+    if (proto !== Object.prototype && proto !== null) throw new TypeError(`a ${(original).constructor?.name ?? 'non-plain object'} does not round-trip through JSON`);
+  }
+  if (typeof original === 'number' && !Number.isFinite(original)) throw new TypeError(`${original} does not round-trip through JSON`);
+  return value;
+}
+
+/**
+ * The JSON text of a value to cache, checked: a value JSON cannot hold unchanged (undefined, a
+ * function, a bigint, a cycle, NaN, a typed array, Map, Set, Date or class instance) throws a
+ * TypeError naming the key, so that a result is never cached changed.
  *
  * @example
  * ```ts
  * const text = toCacheJson('k1', { label: 'spam' }); // '{"label":"spam"}'
+ * toCacheJson('k2', new Float32Array(2)); // throws: a Float32Array does not round-trip through JSON
  * ```
  */
 export function toCacheJson(key: string, value: unknown): string {
   let text: string | undefined;
   try {
-    text = JSON.stringify(value);
+    text = JSON.stringify(value, plainOnly);
   } catch (error) {
     throw new TypeError(`result cache: the value for key ${key} is not JSON-serializable: ${(error as Error).message}`, { cause: error });
   }

@@ -1,5 +1,5 @@
 import { cacheKey, checkIdentity, type CacheIdentity, type CacheKeyNormalization } from './key.js';
-import { ttlOption } from './json.js';
+import { toCacheJson, ttlOption } from './json.js';
 import type { CachedValue, CacheStats, ResultCache } from './types.js';
 
 /**
@@ -89,7 +89,7 @@ export class ResultCacheLayer<T, R> {
   readonly ttlMs: number | undefined;
   readonly #key: ((item: T) => string) | undefined;
   readonly #normalization: CacheKeyNormalization;
-  readonly #stats: CacheStats = { hits: 0, misses: 0, writes: 0, errors: 0 };
+  readonly #stats: CacheStats = { hits: 0, misses: 0, writes: 0, errors: 0, uncacheable: 0 };
   /** Told of each store failure (for telemetry); failures never fail an item. */
   onError: ((error: unknown, operation: 'get' | 'set') => void) | undefined;
 
@@ -152,7 +152,8 @@ export class ResultCacheLayer<T, R> {
 
   /**
    * Writes the successful outcomes under their keys in one store call. Failures are never cached,
-   * nor outcomes without a key, nor outcomes that were themselves served from the cache.
+   * nor outcomes without a key, nor outcomes that were themselves served from the cache, nor values
+   * that JSON cannot hold unchanged (counted as `uncacheable`).
    *
    * @example
    * ```ts
@@ -163,7 +164,14 @@ export class ResultCacheLayer<T, R> {
     const entries: { key: string; value: unknown }[] = [];
     outcomes.forEach((outcome, i) => {
       const key = keys[i];
-      if (key !== undefined && outcome.ok && outcome.cached !== true) entries.push({ key, value: outcome.value });
+      if (key === undefined || !outcome.ok || outcome.cached === true) return;
+      try {
+        toCacheJson(key, outcome.value);
+      } catch {
+        this.#stats.uncacheable++;
+        return;
+      }
+      entries.push({ key, value: outcome.value });
     });
     if (entries.length === 0) return;
     try {

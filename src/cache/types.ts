@@ -64,4 +64,6 @@ export interface CacheStats {
   writes: number;
   /** Store calls that failed (a failed read counts its keys as misses; a failed write is dropped). */
   errors: number;
+  /** Successful results not cached because JSON cannot hold them unchanged (typed arrays, Dates, class instances). */
+  uncacheable: number;
 }

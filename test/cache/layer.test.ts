@@ -14,7 +14,7 @@ describe('resultCacheLayer', () => {
     await layer.remember(first.keys, [{ ok: true, value: 'positive' }, { ok: false }, { ok: true, value: 'neutral' }]);
     const second = await layer.lookup(['GREAT ', 'awful', 'meh']);
     expect(second.hits).toEqual([{ value: 'positive' }, undefined, { value: 'neutral' }]);
-    expect(layer.stats()).toEqual({ hits: 2, misses: 4, writes: 2, errors: 0 });
+    expect(layer.stats()).toEqual({ hits: 2, misses: 4, writes: 2, errors: 0, uncacheable: 0 });
   });
 
   it('does not write back what was served from the cache', async () => {
@@ -52,7 +52,7 @@ describe('resultCacheLayer', () => {
     expect(hits).toEqual([undefined, undefined]);
     await layer.remember(keys, [{ ok: true, value: 'x' }, { ok: true, value: 'y' }]);
     expect(errors).toEqual(['get', 'set']);
-    expect(layer.stats()).toEqual({ hits: 0, misses: 2, writes: 0, errors: 2 });
+    expect(layer.stats()).toEqual({ hits: 0, misses: 2, writes: 0, errors: 2, uncacheable: 0 });
   });
 
   it('passes ttlMs to the store', async () => {
@@ -73,5 +73,23 @@ describe('resultCacheLayer', () => {
     expect(() => resultCacheLayer({ store, identity, ttlMs: -1 }, 'mergeBatches: cache')).toThrow(new RangeError('mergeBatches: cache: ttlMs: expected a number > 0, got -1'));
     expect(() => resultCacheLayer({ store, identity, normalization: 'lower' }, 'mergeBatches: cache')).toThrow(RangeError);
     expect(() => resultCacheLayer({ store, identity, ttl: 5 }, 'mergeBatches: cache')).toThrow(new RangeError("mergeBatches: cache: unknown option 'ttl', expected 'store', 'identity', 'key', 'normalization', 'ttlMs'"));
+  });
+});
+
+describe('values JSON cannot hold unchanged', () => {
+  it('are not cached (a Float32Array embedding, a Date, NaN), and the rest of the batch is', async () => {
+    const store = createMemoryCache();
+    const layer = resultCacheLayer<string, unknown>({ store, identity }, 'c');
+    const { keys } = await layer.lookup(['a', 'b', 'c', 'd', 'e']);
+    await layer.remember(keys, [
+      { ok: true, value: new Float32Array([0.5]) },
+      { ok: true, value: { at: new Date(0) } },
+      { ok: true, value: Number.NaN },
+      { ok: true, value: [1, { x: 'y' }] },
+      { ok: true, value: Object.assign(Object.create(null) as object, { plain: true }) },
+    ]);
+    expect((await layer.lookup(['a', 'b', 'c', 'd', 'e'])).hits).toEqual([undefined, undefined, undefined, { value: [1, { x: 'y' }] }, { value: { plain: true } }]);
+    expect(layer.stats()).toMatchObject({ writes: 2, uncacheable: 3 });
+    await expect(store.set([{ key: 'k', value: new Map() }])).rejects.toThrow('result cache: the value for key k is not JSON-serializable: a Map does not round-trip through JSON');
   });
 });
