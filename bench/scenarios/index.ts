@@ -6,8 +6,9 @@ import { embeddingsEncoding } from './embeddings-encoding.js';
 import { groupingScenario } from './grouping.js';
 import { processingScenario } from './processing.js';
 import { redisWorkersScenario } from './redis-workers.js';
+import { resultCacheScenario } from './result-cache.js';
 import { syncSourceScenario } from './sync-source.js';
 import { telemetryOverhead } from './telemetry-overhead.js';
 
 /** Every bench scenario, in the order `npm run bench` runs them. */
-export const scenarios: Scenario[] = [bufferByTokensScenario, processingScenario, dedupe, dedupeSafety, groupingScenario, telemetryOverhead, embeddingsEncoding, syncSourceScenario, redisWorkersScenario];
+export const scenarios: Scenario[] = [bufferByTokensScenario, processingScenario, dedupe, dedupeSafety, resultCacheScenario, groupingScenario, telemetryOverhead, embeddingsEncoding, syncSourceScenario, redisWorkersScenario];
