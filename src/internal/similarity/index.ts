@@ -54,3 +54,4 @@ export {
   type PredicateMatch,
   type SimilarPredicate,
 } from './predicate-index.js';
+export { acceptCandidate, resolveDedupeSafety, type DedupeSafety, type DedupeSafetyOptions } from './dedupe-safety.js';
