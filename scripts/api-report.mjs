@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const local = process.argv.includes('--local');
-const entries = { tokenbatch: 'index', 'tokenbatch-iterable': 'iterable', 'tokenbatch-openai': 'openai', 'tokenbatch-redis': 'redis', 'tokenbatch-tiktoken': 'tiktoken' };
+const entries = { tokenbatch: 'index', 'tokenbatch-iterable': 'iterable', 'tokenbatch-openai': 'openai', 'tokenbatch-redis': 'redis', 'tokenbatch-cache-sqlite': 'cache-sqlite', 'tokenbatch-tiktoken': 'tiktoken' };
 
 let failed = false;
 for (const [reportName, entry] of Object.entries(entries)) {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { VERSION } from '../src/version.js';
@@ -43,6 +43,17 @@ describe('the built package', () => {
     const check = "typeof redis.fromRedisStream + ' ' + typeof redis.toRedisStream + ' ' + (new redis.RedisStreamError('XACK', 'x') instanceof tb.TokenbatchError)";
     expect(node(['--input-type=module', '-e', `import * as tb from 'tokenbatch'; import * as redis from 'tokenbatch/redis'; console.log(${check});`])).toBe('function function true');
     expect(node(['-e', `const tb = require('tokenbatch'); const redis = require('tokenbatch/redis'); console.log(${check});`])).toBe('function function true');
+  });
+
+  it('offers tokenbatch/cache-sqlite to both module systems, a file cache that round-trips a value', () => {
+    const db = `${root}temp/package-cache-${process.pid}.db`;
+    const use = (cache: string) => `const c = ${cache}.createSqliteCache({ path: ${JSON.stringify(db)} }); c.set([{ key: 'k', value: { ok: 1 } }]).then(() => c.get(['k', 'x'])).then((r) => { console.log(JSON.stringify(r)); return c.close(); });`;
+    mkdirSync(`${root}temp`, { recursive: true });
+    expect(node(['--input-type=module', '-e', `import * as cache from 'tokenbatch/cache-sqlite'; ${use('cache')}`])).toBe('[{"value":{"ok":1}},null]');
+    expect(node(['-e', `const cache = require('tokenbatch/cache-sqlite'); ${use('cache')}`])).toBe('[{"value":{"ok":1}},null]');
+    rmSync(db, { force: true });
+    rmSync(`${db}-wal`, { force: true });
+    rmSync(`${db}-shm`, { force: true });
   });
 
   it('keeps internals out of reach', () => {

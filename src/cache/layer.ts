@@ -3,8 +3,8 @@ import { toCacheJson, ttlOption } from './json.js';
 import type { CachedValue, CacheStats, ResultCache } from './types.js';
 
 /**
- * The `cache` option of a processing step (`mergeBatches(handler, { cache })`, `tokenbatch run
- * --cache`): where results are kept and what makes two items the same request.
+ * The `cache` option of a processing step (`mergeBatches(handler, { cache })`, or the
+ * `tokenbatch run --cache` flag): where results are kept and what makes two items the same request.
  *
  * @example
  * ```ts
