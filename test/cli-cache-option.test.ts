@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { from } from 'ix/asynciterable';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simulatedClassify } from '../src/backends/simulated.js';
@@ -142,5 +143,43 @@ describe.skipIf(redisServerPath() === undefined)('cachingHandler with a real red
 
   it('refuses to start when the server cannot be reached', async () => {
     await expect(openCacheStore({ kind: 'redis', url: 'redis://127.0.0.1:1' })).rejects.toThrow(/--cache: cannot connect to 127.0.0.1:1/);
+  });
+});
+
+describe('a chain with the cache on (property)', () => {
+  it('keeps completeness and order, serves only right answers, and never caches a failure', async () => {
+    const { createMemoryCache } = await import('../src/cache/memory.js');
+    const word = fc.constantFrom('refund', 'crash', 'login', 'hours', 'REFUND', 'Crash ', 'order 1', 'order 2');
+    await fc.assert(
+      fc.asyncProperty(fc.array(word, { minLength: 1, maxLength: 40 }), fc.array(word, { maxLength: 10 }), fc.func(fc.boolean()), async (texts, warm, fails) => {
+        const store = createMemoryCache();
+        const identity = { model: 'm', handler: 'property' };
+        const answer = (text: string) => `${simulatedClassify(text)}/${text.trim().toLowerCase()}`;
+        const prewarm = cachingHandler<string, string>(async (batch) => batch.items.map(answer), { store, identity });
+        await runJob(warm, prewarm.handler);
+        let calls = 0;
+        const flaky: BatchHandler<string, string> = async (batch) => {
+          calls++;
+          if (fails(batch.items.join('|'), calls)) throw new Error('HTTP 500');
+          return batch.items.map(answer);
+        };
+        const { handler } = cachingHandler(flaky, { store, identity });
+        const outcomes = await runJob(texts, handler);
+        // Completeness and order: one outcome per input, in input order.
+        expect(outcomes.map((o) => o.index)).toEqual(texts.map((_, i) => i));
+        for (const outcome of outcomes) {
+          const text = texts[outcome.index] as string;
+          if (outcome.ok) expect(outcome.value).toBe(answer(text));
+        }
+        // Whatever is in the cache now is the right answer for its text: no failure was cached.
+        const check = cachingHandler<string, string>(
+          async (batch) => batch.items.map(() => 'MISS'),
+          { store, identity },
+        );
+        const cached = await runJob(texts, check.handler);
+        for (const outcome of cached) if (outcome.ok && outcome.value !== 'MISS') expect(outcome.value).toBe(answer(texts[outcome.index] as string));
+      }),
+      { numRuns: 60 },
+    );
   });
 });
