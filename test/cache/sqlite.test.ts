@@ -166,21 +166,26 @@ describe('createSqliteCache', () => {
     await cache.close?.();
   }, 60_000);
 
-  it('survives kill -9 in the middle of writes: the file checks ok and every transaction is whole', async () => {
+  it('survives kill -9 in the middle of writes, three times over: the file checks ok and every transaction is whole', async () => {
     const path = freshPath();
     await createSqliteCache({ path }).close?.();
-    const writers = [0, 1].map((id) => startWriter(path, id, 0, 50));
-    await Promise.all(writers.map((w) => w.waitForBatch(30)));
-    for (const w of writers) w.child.kill('SIGKILL');
-    expect(await Promise.all(writers.map((w) => w.exited))).toEqual(['SIGKILL', 'SIGKILL']);
-    // Reopening recovers the WAL as any later process would.
-    const cache = createSqliteCache({ path });
-    await cache.set([{ key: 'after', value: 'still writable' }]);
-    expect(await cache.get(['after'])).toEqual([{ value: 'still writable' }]);
-    await cache.close?.();
+    const killed: Writer[] = [];
+    for (let round = 0; round < 3; round++) {
+      // Two writers per round, each writing 50-entry transactions back to back until killed.
+      const writers = [0, 1].map((id) => startWriter(path, round * 2 + id, 0, 50));
+      await Promise.all(writers.map((w) => w.waitForBatch(20 + round * 7)));
+      for (const w of writers) w.child.kill('SIGKILL');
+      expect(await Promise.all(writers.map((w) => w.exited))).toEqual(['SIGKILL', 'SIGKILL']);
+      killed.push(...writers);
+      // Reopening recovers the WAL as any later process would, and takes writes at once.
+      const cache = createSqliteCache({ path });
+      await cache.set([{ key: `after-${round}`, value: 'still writable' }]);
+      expect(await cache.get([`after-${round}`])).toEqual([{ value: 'still writable' }]);
+      await cache.close?.();
+    }
     const { integrity, rows } = inspect(path);
     expect(integrity).toBe('ok');
-    for (const [id, w] of writers.entries()) {
+    for (const [id, w] of killed.entries()) {
       const batches = new Map<number, number>();
       for (const value of rows.values()) if (value.writer === id && value.i >= 0) batches.set(value.batch, (batches.get(value.batch) ?? 0) + 1);
       const last = Math.max(...batches.keys());
