@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { scenarios } from '../bench/scenarios/index.js';
 import { HAND_PAIRS, ISSUE_PAIRS, labelledPairs } from '../bench/data/dedupe-pairs.js';
 import { contenders, dedupeSafety, hashedNgramEmbedding, score, stripGreetingAndSignature } from '../bench/scenarios/dedupe-safety.js';
 import { createPairGuard } from '../src/internal/similarity/guards.js';
@@ -47,6 +48,8 @@ describe('the guarded methods on the labelled pairs', () => {
 });
 
 describe('bench helpers', () => {
+  it('registers the scenario under its name', () => expect(scenarios.map((s) => s.name)).toContain('dedupe-safety'));
+
   it('embeds deterministically, the same for texts equal after normalization', () => {
     expect(hashedNgramEmbedding('Refund  ORDER 12')).toEqual(hashedNgramEmbedding('refund order 12'));
     expect(hashedNgramEmbedding('')).toHaveLength(512);

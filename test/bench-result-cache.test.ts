@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { scenarios } from '../bench/scenarios/index.js';
 import { resultCacheScenario } from '../bench/scenarios/result-cache.js';
 
 describe('result-cache bench', () => {
+  it('is registered under its name', () => expect(scenarios.map((s) => s.name)).toContain('result-cache'));
+
   it('a warm run sends no request and hits every item, on every store', async () => {
     const result = await resultCacheScenario.run({ quick: true });
     const warm = result.rows.filter((row) => row.name.endsWith('warm run'));
