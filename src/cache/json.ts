@@ -1,3 +1,5 @@
+import { OptionReader } from '../internal/options.js';
+
 /**
  * Only plain data round-trips through JSON unchanged: a typed array, Map, Set, Date or class
  * instance would come back as something else, so it is refused rather than cached changed.
@@ -65,19 +67,16 @@ export function countOption(value: unknown, owner: string, name: string, fallbac
 }
 
 /**
- * Checks that options are an object with only known keys; throws naming the owner.
+ * Checks that options are an object with only known keys (a typo gets a suggestion); throws a
+ * TypeError naming the owner, as every tokenbatch option check does.
  *
  * @example
  * ```ts
- * knownKeys(options, 'createMemoryCache', ['maxEntries', 'ttlMs', 'now']);
+ * knownKeys(options, 'createMemoryCache', ['maxEntries', 'ttlMs', 'clock']);
  * ```
  */
 export function knownKeys(options: unknown, owner: string, keys: readonly string[]): Record<string, unknown> {
-  if (typeof options !== 'object' || options === null) throw new TypeError(`${owner}: expected an options object`);
-  for (const key of Object.keys(options)) {
-    if (!keys.includes(key)) throw new RangeError(`${owner}: unknown option '${key}', expected ${keys.map((k) => `'${k}'`).join(', ')}`);
-  }
-  return options as Record<string, unknown>;
+  return new OptionReader(owner, options ?? null, keys).raw;
 }
 
 /**

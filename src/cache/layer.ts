@@ -1,4 +1,5 @@
 import { cacheKey, checkIdentity, type CacheIdentity, type CacheKeyNormalization } from './key.js';
+import { OptionReader } from '../internal/options.js';
 import { toCacheJson, ttlOption } from './json.js';
 import type { CachedValue, CacheStats, ResultCache } from './types.js';
 
@@ -56,8 +57,7 @@ const OPTION_KEYS = ['store', 'identity', 'key', 'normalization', 'ttlMs'];
  */
 export function resultCacheLayer<T, R>(options: unknown, owner: string): ResultCacheLayer<T, R> {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new TypeError(`${owner}: expected an object { store, identity, key?, normalization?, ttlMs? }`);
-  const raw = options as Record<string, unknown>;
-  for (const key of Object.keys(raw)) if (!OPTION_KEYS.includes(key)) throw new RangeError(`${owner}: unknown option '${key}', expected ${OPTION_KEYS.map((k) => `'${k}'`).join(', ')}`);
+  const raw = new OptionReader(owner, options, OPTION_KEYS).raw;
   const store = raw.store as ResultCache | undefined;
   if (typeof store !== 'object' || store === null || typeof store.get !== 'function' || typeof store.set !== 'function') {
     throw new TypeError(`${owner}: store: expected a ResultCache ({ get(keys), set(entries, ttlMs?) }), such as createMemoryCache()`);

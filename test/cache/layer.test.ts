@@ -72,7 +72,7 @@ describe('resultCacheLayer', () => {
     expect(() => resultCacheLayer({ store, identity, key: 'body' }, 'mergeBatches: cache')).toThrow(new TypeError('mergeBatches: cache: key: expected a function (item) => string, got string'));
     expect(() => resultCacheLayer({ store, identity, ttlMs: -1 }, 'mergeBatches: cache')).toThrow(new RangeError('mergeBatches: cache: ttlMs: expected a number > 0, got -1'));
     expect(() => resultCacheLayer({ store, identity, normalization: 'lower' }, 'mergeBatches: cache')).toThrow(RangeError);
-    expect(() => resultCacheLayer({ store, identity, ttl: 5 }, 'mergeBatches: cache')).toThrow(new RangeError("mergeBatches: cache: unknown option 'ttl', expected 'store', 'identity', 'key', 'normalization', 'ttlMs'"));
+    expect(() => resultCacheLayer({ store, identity, ttl: 5 }, 'mergeBatches: cache')).toThrow(new TypeError("mergeBatches: cache: unknown option 'ttl' (did you mean 'ttlMs'?)"));
   });
 });
 

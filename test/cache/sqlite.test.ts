@@ -146,7 +146,7 @@ describe('createSqliteCache', () => {
   it('throws naming the option', () => {
     expect(() => createSqliteCache({} as never)).toThrow(new TypeError('createSqliteCache: path: expected a file path'));
     expect(() => createSqliteCache({ path: freshPath(), maxEntries: 1.5 })).toThrow(new RangeError('createSqliteCache: maxEntries: expected a whole number >= 1, got 1.5'));
-    expect(() => createSqliteCache({ path: freshPath(), ttl: 5 } as never)).toThrow(new RangeError("createSqliteCache: unknown option 'ttl', expected 'path', 'maxEntries', 'ttlMs', 'busyTimeoutMs', 'clock'"));
+    expect(() => createSqliteCache({ path: freshPath(), ttl: 5 } as never)).toThrow(new TypeError("createSqliteCache: unknown option 'ttl' (did you mean 'ttlMs'?)"));
   });
 
   it('takes concurrent writes from several processes, losing none and tearing none', async () => {

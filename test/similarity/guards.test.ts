@@ -184,8 +184,9 @@ describe('createPairGuard', () => {
   it('throws naming the function and the option', () => {
     expect(() => createPairGuard('yes', undefined, 'dedupeSimilar')).toThrow(new TypeError('dedupeSimilar: guards: expected false or an object such as { numbers: true, negations: true }, got string'));
     expect(() => createPairGuard(null, undefined, 'dedupeSimilar')).toThrow(TypeError);
-    expect(() => createPairGuard({ digits: true }, undefined, 'dedupeSimilar')).toThrow(new RangeError("dedupeSimilar: guards: unknown guard 'digits', expected 'numbers', 'negations', 'calendar', 'names'"));
-    expect(() => createPairGuard({ numbers: 1 }, undefined, 'dedupeSimilar')).toThrow(new TypeError('dedupeSimilar: guards.numbers: expected a boolean, got number'));
+    expect(() => createPairGuard({ digits: true }, undefined, 'dedupeSimilar')).toThrow(new TypeError("dedupeSimilar: unknown option 'guards.digits' (known: numbers, negations, calendar, names)"));
+    expect(() => createPairGuard({ negation: true }, undefined, 'dedupeSimilar')).toThrow(new TypeError("dedupeSimilar: unknown option 'guards.negation' (did you mean 'negations'?)"));
+    expect(() => createPairGuard({ numbers: 1 }, undefined, 'dedupeSimilar')).toThrow(new TypeError('dedupeSimilar: guards.numbers: expected true or false, got 1'));
     expect(() => createPairGuard(undefined, 'no', 'dedupeSimilar')).toThrow(new TypeError('dedupeSimilar: guard: expected a function (a, b) => boolean, got string'));
     expect(resolveGuardOptions(true, 'x')).toEqual({ numbers: true, negations: true, calendar: true, names: true });
     expect(resolveGuardOptions(undefined, 'x')).toEqual({ numbers: true, negations: true, calendar: true, names: true });

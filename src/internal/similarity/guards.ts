@@ -1,4 +1,4 @@
-import { requireObject } from '../options.js';
+import { OptionReader } from '../options.js';
 
 /**
  * Safety guards for near-duplicate merging: cheap, explainable vetoes on a pair of texts that a
@@ -271,8 +271,8 @@ export function namesAgree(a: string, b: string): boolean {
 const CHECKS: Record<(typeof GUARD_KEYS)[number], PairGuard> = { numbers: numbersAgree, negations: negationsAgree, calendar: calendarAgree, names: namesAgree };
 
 /**
- * Checks a `guards` option: `undefined` (the defaults), `false` (none) or an object of booleans
- * with known keys. Throws a TypeError or RangeError naming `owner` and the option.
+ * Checks a `guards` option: `undefined` or `true` (the defaults), `false` (none) or an object of
+ * booleans with known keys. Throws a TypeError naming `owner` and the option.
  *
  * @example
  * ```ts
@@ -281,23 +281,14 @@ const CHECKS: Record<(typeof GUARD_KEYS)[number], PairGuard> = { numbers: number
  * ```
  */
 export function resolveGuardOptions(value: unknown, owner: string): Required<GuardOptions> | false {
-  if (value === undefined) return { ...DEFAULTS };
+  if (value === undefined || value === true) return { ...DEFAULTS };
   if (value === false) return false;
-  if (value === true) return { ...DEFAULTS };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TypeError(`${owner}: guards: expected false or an object such as { numbers: true, negations: true }, got ${value === null ? 'null' : typeof value}`);
+    throw new TypeError(`${owner}: guards: expected false or an object such as { numbers: true, negations: true }, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
   }
-  const raw = requireObject(value, `${owner}: guards`);
-  for (const key of Object.keys(raw)) {
-    if (!(GUARD_KEYS as readonly string[]).includes(key)) throw new RangeError(`${owner}: guards: unknown guard '${key}', expected ${GUARD_KEYS.map((k) => `'${k}'`).join(', ')}`);
-  }
+  const options = new OptionReader(owner, value, GUARD_KEYS, 'guards');
   const resolved = { ...DEFAULTS };
-  for (const key of GUARD_KEYS) {
-    const flag = raw[key];
-    if (flag === undefined) continue;
-    if (typeof flag !== 'boolean') throw new TypeError(`${owner}: guards.${key}: expected a boolean, got ${typeof flag}`);
-    resolved[key] = flag;
-  }
+  for (const key of GUARD_KEYS) resolved[key] = options.bool(key, DEFAULTS[key]);
   return resolved;
 }
 
