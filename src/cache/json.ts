@@ -76,7 +76,7 @@ export function countOption(value: unknown, owner: string, name: string, fallbac
  * ```
  */
 export function knownKeys(options: unknown, owner: string, keys: readonly string[]): Record<string, unknown> {
-  return new OptionReader(owner, options ?? null, keys).raw;
+  return new OptionReader(owner, options, keys).raw;
 }
 
 /**
