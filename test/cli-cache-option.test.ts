@@ -6,7 +6,7 @@ import { from } from 'ix/asynciterable';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simulatedClassify } from '../src/backends/simulated.js';
 import { cachingHandler, openCacheStore, parseCacheTarget, runCacheIdentity } from '../src/cli/cache-option.js';
-import { CliError } from '../src/cli/output.js';
+import { Command, InvalidArgumentError } from 'commander';
 import { bufferByTokens, mergeBatches, orderedResults } from '../src/iterable.js';
 import type { BatchHandler, Outcome } from '../src/types.js';
 import { redisServerPath, startRedisServer, type RedisServer } from './support/redis.js';
@@ -23,9 +23,12 @@ describe('parseCacheTarget', () => {
   });
 
   it('refuses what is neither, naming the flag', () => {
-    expect(() => parseCacheTarget(' ')).toThrow(new CliError('--cache: expected a file path or a redis:// URL'));
-    expect(() => parseCacheTarget('memcached://host')).toThrow(new CliError("--cache: unsupported URL scheme in 'memcached://host': use a file path or redis://"));
-    expect(() => parseCacheTarget('redis://[bad')).toThrow(CliError);
+    expect(() => parseCacheTarget(' ')).toThrow(new InvalidArgumentError('expected a file path or a redis:// URL'));
+    expect(() => parseCacheTarget('memcached://host')).toThrow(new InvalidArgumentError("unsupported URL scheme in 'memcached://host': use a file path or redis://"));
+    expect(() => parseCacheTarget('redis://[bad')).toThrow(InvalidArgumentError);
+    // As commander reports it:
+    const program = new Command().exitOverride().configureOutput({ writeErr: () => {} }).option('--cache <target>', 'cache', parseCacheTarget);
+    expect(() => program.parse(['node', 'tokenbatch', '--cache', 'ftp://x'])).toThrow("error: option '--cache <target>' argument 'ftp://x' is invalid. unsupported URL scheme in 'ftp://x': use a file path or redis://");
   });
 });
 

@@ -10,6 +10,7 @@ import type { CacheIdentity } from '../cache/key.js';
 import { resultCacheLayer, type ResultCacheLayer } from '../cache/layer.js';
 import { handlerResult } from '../internal/handler-result.js';
 import type { Batch, BatchHandler } from '../types.js';
+import { InvalidArgumentError } from 'commander';
 import { CliError } from './output.js';
 
 /**
@@ -24,7 +25,8 @@ export type CacheTarget = { kind: 'file'; path: string } | { kind: 'redis'; url:
 
 /**
  * Parses the `--cache` value (a commander argument parser): `redis://…` or `rediss://…` is a Redis
- * server, anything else without a scheme a file path. Throws a CliError naming the flag.
+ * server, anything else without a scheme a file path. Throws commander's InvalidArgumentError, which
+ * commander reports naming the flag.
  *
  * @example
  * ```ts
@@ -33,16 +35,16 @@ export type CacheTarget = { kind: 'file'; path: string } | { kind: 'redis'; url:
  */
 export function parseCacheTarget(value: string): CacheTarget {
   const trimmed = value.trim();
-  if (trimmed === '') throw new CliError('--cache: expected a file path or a redis:// URL');
+  if (trimmed === '') throw new InvalidArgumentError('expected a file path or a redis:// URL');
   if (/^rediss?:\/\//i.test(trimmed)) {
     try {
       new URL(trimmed);
     } catch {
-      throw new CliError(`--cache: '${trimmed}' is not a valid Redis URL`);
+      throw new InvalidArgumentError(`'${trimmed}' is not a valid Redis URL`);
     }
     return { kind: 'redis', url: trimmed };
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) throw new CliError(`--cache: unsupported URL scheme in '${trimmed}': use a file path or redis://`);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) throw new InvalidArgumentError(`unsupported URL scheme in '${trimmed}': use a file path or redis://`);
   return { kind: 'file', path: trimmed };
 }
 
