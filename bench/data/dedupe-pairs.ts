@@ -1,7 +1,7 @@
 /**
  * The labelled pairs of the dedupe bench: pairs of texts that should be merged (the same request
  * sent again with other case, white space, typos, a greeting or a signature) and pairs that must
- * not be (the same wording with another number, negation, name, date or day), so that each method
+ * not be (the same wording with another number, negation, name, date, day or an opposite word), so that each method
  * of `dedupeSimilar` can be scored for precision (merged pairs that should be) and recall (pairs
  * that should be merged that are).
  *
@@ -17,7 +17,7 @@ export interface LabelledPair {
   readonly b: string;
   /** True: the same request (reusing the answer is right). False: reusing it would be wrong. */
   readonly merge: boolean;
-  /** What makes the pair: 'case', 'typo', 'signature'… or 'number', 'negation', 'name'… */
+  /** What makes the pair: 'case', 'typo', 'signature'… or 'number', 'negation', 'name', 'opposite'… */
   readonly kind: string;
 }
 
@@ -209,6 +209,11 @@ export const HAND_PAIRS: readonly LabelledPair[] = [
   { a: 'Deliver the parcel today, please.', b: 'Deliver the parcel tomorrow, please.', merge: false, kind: 'day' },
   { a: 'The report is due at the end of March.', b: 'The report is due at the end of April.', merge: false, kind: 'month' },
   { a: 'Please send the contract to Alice Martin.', b: 'Please send the contract to Alina Martin.', merge: false, kind: 'name' },
+  { a: 'Please enable two-factor login on my account.', b: 'Please disable two-factor login on my account.', merge: false, kind: 'opposite' },
+  { a: 'Increase the credit limit on my card, please.', b: 'Decrease the credit limit on my card, please.', merge: false, kind: 'opposite' },
+  { a: 'Turn the lights on in the lab at night.', b: 'Turn the lights off in the lab at night.', merge: false, kind: 'opposite' },
+  { a: 'Is the shop open before the holiday?', b: 'Is the shop open after the holiday?', merge: false, kind: 'opposite' },
+  { a: 'Please add the guest account to the admin group.', b: 'Please remove the guest account from the admin group.', merge: false, kind: 'opposite' },
   { a: 'Hello, I want to cancel order 77812.', b: 'Hello, I want to cancel order 77812.', merge: true, kind: 'identical' },
   { a: 'My order 77812 has not arrived yet.', b: 'my order 77812 has not arrived yet!!', merge: true, kind: 'punctuation' },
   { a: 'Can you reset my password? I cannot log in.', b: "Can you reset my password? I can't log in.", merge: true, kind: 'contraction' },
@@ -225,7 +230,7 @@ export const HAND_PAIRS: readonly LabelledPair[] = [
  *
  * @example
  * ```ts
- * const pairs = labelledPairs(); // 20 × 7 resends + 14 × 10 changes + 5 + 22 = 307
+ * const pairs = labelledPairs(); // 20 × 7 resends + 14 × 10 changes + 5 + 27 = 312
  * ```
  */
 export function labelledPairs(seed = 13, perKind = { resend: 20, change: 14 }): LabelledPair[] {

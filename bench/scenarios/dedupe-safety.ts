@@ -146,7 +146,7 @@ export const dedupeSafety: Scenario = {
     }
     const should = pairs.filter((pair) => pair.merge).length;
     notes.unshift(
-      `${pairs.length} labelled pairs (bench/data/dedupe-pairs.ts): ${should} should merge (resends: case, white space, typos, greeting, signature), ${pairs.length - should} must not (one number, negation, name, date, day or month changed), incl. the 5 pairs of issue 13`,
+      `${pairs.length} labelled pairs (bench/data/dedupe-pairs.ts): ${should} should merge (resends: case, white space, typos, greeting, signature), ${pairs.length - should} must not (one number, negation, name, date, day, month or opposite word changed), incl. the 5 pairs of issue 13`,
       'precision: merged pairs that should merge / merged pairs; recall: merged pairs that should merge / pairs that should merge',
       `embedding rows: hashed character 3-gram + word vectors (${EMBEDDING_DIMENSIONS} dims), a deterministic local stand-in for a model`,
     );

@@ -40,7 +40,7 @@ describe('resolveDedupeSafety', () => {
     expect(() => resolveDedupeSafety({ key: 'body' as never }, 'dedupeSimilar')).toThrow(new TypeError('dedupeSimilar: key: expected a function (item) => string, got string'));
     expect(() => resolveDedupeSafety({ similar: 0.9 as never }, 'dedupeSimilar')).toThrow(new TypeError('dedupeSimilar: similar: expected a function (a, b) => boolean | number, got number'));
     expect(() => resolveDedupeSafety({ similar: () => true, method: 'minhash' }, 'dedupeSimilar')).toThrow(new RangeError("dedupeSimilar: similar: replaces method, leave method unset (got 'minhash')"));
-    expect(() => resolveDedupeSafety({ guards: { digits: false } as never }, 'dedupeSimilar')).toThrow(new TypeError("dedupeSimilar: unknown option 'guards.digits' (known: numbers, negations, calendar, names)"));
+    expect(() => resolveDedupeSafety({ guards: { digits: false } as never }, 'dedupeSimilar')).toThrow(new TypeError("dedupeSimilar: unknown option 'guards.digits' (known: numbers, negations, calendar, names, opposites)"));
     expect(() => resolveDedupeSafety({ guards: 'off' as never }, 'dedupeSimilar')).toThrow(TypeError);
     expect(() => resolveDedupeSafety({ method: 'minhash', guard: true as never }, 'dedupeSimilar')).toThrow(new TypeError('dedupeSimilar: guard: expected a function (a, b) => boolean, got boolean'));
   });

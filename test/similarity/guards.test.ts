@@ -10,6 +10,8 @@ import {
   negationsAgree,
   numbersAgree,
   numberTokens,
+  oppositesAgree,
+  oppositeTokens,
   resolveGuardOptions,
 } from '../../src/internal/similarity/guards.js';
 import { normalizeText } from '../../src/internal/similarity/normalize.js';
@@ -122,6 +124,18 @@ describe('nameTokens / namesAgree', () => {
   });
 });
 
+describe('oppositeTokens / oppositesAgree', () => {
+  it('takes words of opposite meaning and tells a request from its opposite', () => {
+    expect(oppositeTokens('Please enable dark mode before Friday')).toEqual(['enable', 'before']);
+    expect(oppositesAgree('Please enable two-factor login', 'Please disable two-factor login')).toBe(false);
+    expect(oppositesAgree('Turn the lights on in the lab', 'Turn the lights off in the lab')).toBe(false);
+    expect(oppositesAgree('Increase my credit limit', 'increase  my credit limit!')).toBe(true);
+    expect(oppositesAgree('Open the shop before noon', 'Open the shop befroe noon')).toBe(true); // a typo is not an opposite
+    expect(oppositesAgree('Add Bob, then remove Eve', 'Remove Bob, then add Eve')).toBe(true); // same counts: the names guard's job
+    expect(oppositesAgree('Add the guest account to the group', 'Remove the guest account from the group')).toBe(false);
+  });
+});
+
 describe('createPairGuard', () => {
   it('by default, rejects each pair quoted in issue 13', () => {
     const guard = createPairGuard(undefined, undefined, 'dedupeSimilar');
@@ -160,7 +174,7 @@ describe('createPairGuard', () => {
     expect(noNumbers('I can log in', "I can't log in")).toBe(false);
     const noNegations = createPairGuard({ negations: false }, undefined, 'dedupeSimilar') as (a: string, b: string) => boolean;
     expect(noNegations('I can log in', "I can't log in")).toBe(true);
-    expect(createPairGuard({ numbers: false, negations: false, calendar: false, names: false }, undefined, 'x')).toBeUndefined();
+    expect(createPairGuard({ numbers: false, negations: false, calendar: false, names: false, opposites: false }, undefined, 'x')).toBeUndefined();
     const noNames = createPairGuard({ names: false }, undefined, 'x') as (a: string, b: string) => boolean;
     expect(noNames('Please refund Alice now', 'Please refund Alina now')).toBe(true);
   });
@@ -184,11 +198,11 @@ describe('createPairGuard', () => {
   it('throws naming the function and the option', () => {
     expect(() => createPairGuard('yes', undefined, 'dedupeSimilar')).toThrow(new TypeError('dedupeSimilar: guards: expected false or an object such as { numbers: true, negations: true }, got string'));
     expect(() => createPairGuard(null, undefined, 'dedupeSimilar')).toThrow(TypeError);
-    expect(() => createPairGuard({ digits: true }, undefined, 'dedupeSimilar')).toThrow(new TypeError("dedupeSimilar: unknown option 'guards.digits' (known: numbers, negations, calendar, names)"));
+    expect(() => createPairGuard({ digits: true }, undefined, 'dedupeSimilar')).toThrow(new TypeError("dedupeSimilar: unknown option 'guards.digits' (known: numbers, negations, calendar, names, opposites)"));
     expect(() => createPairGuard({ negation: true }, undefined, 'dedupeSimilar')).toThrow(new TypeError("dedupeSimilar: unknown option 'guards.negation' (did you mean 'negations'?)"));
     expect(() => createPairGuard({ numbers: 1 }, undefined, 'dedupeSimilar')).toThrow(new TypeError('dedupeSimilar: guards.numbers: expected true or false, got 1'));
     expect(() => createPairGuard(undefined, 'no', 'dedupeSimilar')).toThrow(new TypeError('dedupeSimilar: guard: expected a function (a, b) => boolean, got string'));
-    expect(resolveGuardOptions(true, 'x')).toEqual({ numbers: true, negations: true, calendar: true, names: true });
-    expect(resolveGuardOptions(undefined, 'x')).toEqual({ numbers: true, negations: true, calendar: true, names: true });
+    expect(resolveGuardOptions(true, 'x')).toEqual({ numbers: true, negations: true, calendar: true, names: true, opposites: true });
+    expect(resolveGuardOptions(undefined, 'x')).toEqual({ numbers: true, negations: true, calendar: true, names: true, opposites: true });
   });
 });

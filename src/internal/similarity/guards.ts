@@ -17,7 +17,7 @@ import { OptionReader } from '../options.js';
  *
  * @example
  * ```ts
- * const guards: GuardOptions = { numbers: true, negations: true, calendar: true, names: false };
+ * const guards: GuardOptions = { numbers: true, negations: true, calendar: true, names: false, opposites: true };
  * // the defaults are all true: this switches the names guard off
  * ```
  */
@@ -35,6 +35,11 @@ export interface GuardOptions {
    * Bob"), or a typo in a name: strip those with a `key` normalizer rather than switch it off.
    */
   names?: boolean;
+  /**
+   * Words of opposite meaning must agree: enable/disable, increase/decrease, on/off, before/after,
+   * add/remove, accept/reject… (English). Default true.
+   */
+  opposites?: boolean;
 }
 
 /**
@@ -58,8 +63,8 @@ export type CustomGuard = (a: string, b: string) => boolean;
  */
 export type PairGuard = (a: string, b: string) => boolean;
 
-const GUARD_KEYS = ['numbers', 'negations', 'calendar', 'names'] as const;
-const DEFAULTS: Required<GuardOptions> = { numbers: true, negations: true, calendar: true, names: true };
+const GUARD_KEYS = ['numbers', 'negations', 'calendar', 'names', 'opposites'] as const;
+const DEFAULTS: Required<GuardOptions> = { numbers: true, negations: true, calendar: true, names: true, opposites: true };
 
 // Apostrophes as people type them (straight, curly, modifier letter, prime, grave, acute).
 const APOSTROPHES = /[\u2019\u2018\u02bc\u2032`\u00b4]/g;
@@ -266,9 +271,62 @@ export function namesAgree(a: string, b: string): boolean {
   return nameTokens(a).every((name) => wordsB.has(name)) && nameTokens(b).every((name) => wordsA.has(name));
 }
 
+// ---- opposites ------------------------------------------------------------------------------
+
+const OPPOSITE_PAIRS = [
+  'enable disable', 'enabled disabled', 'activate deactivate', 'allow deny', 'allow block', 'accept reject', 'approve reject', 'approved rejected',
+  'increase decrease', 'increased decreased', 'raise lower', 'more less', 'higher lower', 'maximum minimum', 'max min', 'up down', 'upgrade downgrade',
+  'on off', 'open close', 'opened closed', 'start stop', 'started stopped', 'lock unlock', 'locked unlocked', 'include exclude', 'add remove', 'added removed',
+  'before after', 'above below', 'inside outside', 'input output', 'import export', 'upload download', 'buy sell',
+  'subscribe unsubscribe', 'login logout', 'true false', 'yes no', 'valid invalid', 'success failure', 'succeeded failed', 'passed failed', 'win lose', 'won lost',
+  'first last', 'early late', 'earlier later', 'left right', 'north south', 'east west', 'positive negative', 'credit debit', 'refund charge', 'plus minus',
+];
+const OPPOSITE_WORDS = new Set(OPPOSITE_PAIRS.flatMap((pair) => pair.split(' ')));
+
+/**
+ * The words of a text that have an opposite in the guard's list (enable, disable, increase, on, off,
+ * before, after, add, remove…), in order.
+ *
+ * @example
+ * ```ts
+ * oppositeTokens('Please enable dark mode before Friday'); // ['enable', 'before']
+ * ```
+ */
+export function oppositeTokens(text: string): string[] {
+  return words(text).filter((word) => OPPOSITE_WORDS.has(word));
+}
+
+const PAIRS = OPPOSITE_PAIRS.map((pair) => pair.split(' ') as [string, string]);
+
+/**
+ * Whether two texts lean the same way on every pair of opposites that both of them mention: for
+ * each pair (enable/disable…), the count of one word minus the other must be the same in both.
+ * "enable dark mode" and "disable dark mode" do not agree; a text that mentions neither word of a
+ * pair (a typo in "before", say) is not held to it, so a resend with a typo still agrees.
+ *
+ * @example
+ * ```ts
+ * oppositesAgree('Please increase my credit limit', 'Please decrease my credit limit'); // false
+ * oppositesAgree('Open the shop before noon', 'Open the shop befroe noon'); // true
+ * ```
+ */
+export function oppositesAgree(a: string, b: string): boolean {
+  const x = oppositeTokens(a);
+  const y = oppositeTokens(b);
+  if (x.length === 0 || y.length === 0) return true;
+  const count = (tokens: string[], word: string) => tokens.reduce((n, t) => n + (t === word ? 1 : 0), 0);
+  for (const [first, second] of PAIRS) {
+    const inX = count(x, first) - count(x, second);
+    const inY = count(y, first) - count(y, second);
+    const mentioned = (tokens: string[]) => tokens.includes(first) || tokens.includes(second);
+    if (inX !== inY && mentioned(x) && mentioned(y)) return false;
+  }
+  return true;
+}
+
 // ---- composition ----------------------------------------------------------------------------
 
-const CHECKS: Record<(typeof GUARD_KEYS)[number], PairGuard> = { numbers: numbersAgree, negations: negationsAgree, calendar: calendarAgree, names: namesAgree };
+const CHECKS: Record<(typeof GUARD_KEYS)[number], PairGuard> = { numbers: numbersAgree, negations: negationsAgree, calendar: calendarAgree, names: namesAgree, opposites: oppositesAgree };
 
 /**
  * Checks a `guards` option: `undefined` or `true` (the defaults), `false` (none) or an object of
@@ -276,7 +334,7 @@ const CHECKS: Record<(typeof GUARD_KEYS)[number], PairGuard> = { numbers: number
  *
  * @example
  * ```ts
- * resolveGuardOptions({ names: false }, 'dedupeSimilar'); // { numbers: true, negations: true, calendar: true, names: false }
+ * resolveGuardOptions({ names: false }, 'dedupeSimilar'); // { numbers: true, negations: true, calendar: true, names: false, opposites: true }
  * resolveGuardOptions(false, 'dedupeSimilar'); // false
  * ```
  */

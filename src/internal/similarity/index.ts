@@ -41,6 +41,8 @@ export {
   negationsAgree,
   numbersAgree,
   numberTokens,
+  oppositesAgree,
+  oppositeTokens,
   resolveGuardOptions,
   type CustomGuard,
   type GuardOptions,
