@@ -58,3 +58,18 @@ export {
   TransientError,
 } from './errors.js';
 export { withFallbacks, type Fallback, type FallbackReason, type WithFallbacksOptions } from './handlers/withFallbacks.js';
+export {
+  cacheKey,
+  createMemoryCache,
+  resultCacheLayer,
+  ResultCacheLayer,
+  type CachedValue,
+  type CacheEntry,
+  type CacheIdentity,
+  type CacheKeyNormalization,
+  type CacheLookup,
+  type CacheStats,
+  type MemoryCacheOptions,
+  type ResultCache,
+  type ResultCacheOptions,
+} from './cache/index.js';

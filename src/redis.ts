@@ -18,6 +18,7 @@ export {
   type StreamEntry,
 } from './backends/redis/source.js';
 export { isFinalFailure, toRedisStream, type RedisSinkOperator, type ToRedisStreamOptions } from './backends/redis/sink.js';
+export { createRedisCache, type RedisCacheClient, type RedisCacheOptions } from './cache/redis.js';
 export { TokenbatchError } from './errors.js';
 export type { FailureOutcome, Outcome, OutcomeBase, SuccessOutcome } from './types.js';
 export { redisRateLimiter, type RedisRateLimiter, type RedisRateLimiterOptions, type RedisRateLimitGrant } from './backends/redis/rate-limiter.js';

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { VERSION } from '../src/version.js';
+import { sqliteLoads } from './support/sqlite.js';
 
 // These tests load the built package the way consumers do, through its `exports` map (a package
 // can import itself by name), in separate Node processes: ESM import and CommonJS require. The
@@ -106,6 +107,17 @@ describe('the built package', () => {
     const check = "typeof redis.fromRedisStream + ' ' + typeof redis.toRedisStream + ' ' + (new redis.RedisStreamError('XACK', 'x') instanceof tb.TokenbatchError)";
     expect(node(['--input-type=module', '-e', `import * as tb from 'tokenbatch'; import * as redis from 'tokenbatch/redis'; console.log(${check});`])).toBe('function function true');
     expect(node(['-e', `const tb = require('tokenbatch'); const redis = require('tokenbatch/redis'); console.log(${check});`])).toBe('function function true');
+  });
+
+  it.skipIf(!sqliteLoads)('offers tokenbatch/cache-sqlite to both module systems, a file cache that round-trips a value', () => {
+    const db = `${root}temp/package-cache-${process.pid}.db`;
+    const use = (cache: string) => `const c = ${cache}.createSqliteCache({ path: ${JSON.stringify(db)} }); c.set([{ key: 'k', value: { ok: 1 } }]).then(() => c.get(['k', 'x'])).then((r) => { console.log(JSON.stringify(r)); return c.close(); });`;
+    mkdirSync(`${root}temp`, { recursive: true });
+    expect(node(['--input-type=module', '-e', `import * as cache from 'tokenbatch/cache-sqlite'; ${use('cache')}`])).toBe('[{"value":{"ok":1}},null]');
+    expect(node(['-e', `const cache = require('tokenbatch/cache-sqlite'); ${use('cache')}`])).toBe('[{"value":{"ok":1}},null]');
+    rmSync(db, { force: true });
+    rmSync(`${db}-wal`, { force: true });
+    rmSync(`${db}-shm`, { force: true });
   });
 
   it('keeps internals out of reach', () => {

@@ -1,6 +1,7 @@
 import type { Scenario } from '../harness.js';
 import { bufferByTokensScenario } from './buffer-by-tokens.js';
 import { dedupe } from './dedupe.js';
+import { dedupeSafety } from './dedupe-safety.js';
 import { embeddingsEncoding } from './embeddings-encoding.js';
 import { groupingScenario } from './grouping.js';
 import { openAIBatchScenario } from './openai-batch.js';
@@ -8,8 +9,9 @@ import { processingScenario } from './processing.js';
 import { redisFleetScenario } from './redis-fleet.js';
 import { redisWorkersScenario } from './redis-workers.js';
 import { poisonScenario } from './poison.js';
+import { resultCacheScenario } from './result-cache.js';
 import { syncSourceScenario } from './sync-source.js';
 import { telemetryOverhead } from './telemetry-overhead.js';
 
 /** Every bench scenario, in the order `npm run bench` runs them. */
-export const scenarios: Scenario[] = [bufferByTokensScenario, processingScenario, dedupe, groupingScenario, telemetryOverhead, embeddingsEncoding, syncSourceScenario, poisonScenario, redisWorkersScenario, redisFleetScenario, openAIBatchScenario];
+export const scenarios: Scenario[] = [bufferByTokensScenario, processingScenario, dedupe, dedupeSafety, resultCacheScenario, groupingScenario, telemetryOverhead, embeddingsEncoding, syncSourceScenario, poisonScenario, redisWorkersScenario, redisFleetScenario, openAIBatchScenario];

@@ -134,3 +134,16 @@ describe('EmbeddingIndex', () => {
     );
   });
 });
+
+describe('embedding match with accept (a guard at match time)', () => {
+  it('skips refused representatives and goes on to the next most similar', () => {
+    const index = createEmbeddingIndex({ threshold: 0.8 });
+    index.add(0, [1, 0, 0], 0);
+    index.add(1, [1, 0.1, 0], 0);
+    index.add(2, [0, 1, 0], 0);
+    expect(index.match([1, 0, 0], 0)?.id).toBe(0);
+    expect(index.match([1, 0, 0], 0, (id) => id !== 0)?.id).toBe(1);
+    expect(index.match([1, 0, 0], 0, (id) => id === 2)).toBeUndefined();
+    expect(() => index.match([1, 0, 0], 0, {} as never)).toThrow(/accept/);
+  });
+});

@@ -327,3 +327,34 @@ describe('determinism and misuse', () => {
     expect(index.match('same text', 0)).toEqual({ id: 1, similarity: 1 });
   });
 });
+
+describe('match with accept (a guard at match time)', () => {
+  it('skips refused representatives and keeps looking, exact ones included', () => {
+    const index = createSimilarityIndex({ maxEntries: 100 });
+    index.add(0, 'my order #1234 has not arrived yet', 0);
+    index.add(1, 'My order #1234 has not arrived yet', 0);
+    index.add(2, 'my order #1234 has not arived yet!', 0);
+    const query = index.prepare('my order #1234 has not arrived yet');
+    expect(index.match(query, 1)).toEqual({ id: 0, similarity: 1 });
+    const asked: number[] = [];
+    const found = index.match(query, 1, (id) => {
+      asked.push(id);
+      return id === 2;
+    });
+    expect(found?.id).toBe(2);
+    expect(found?.similarity).toBeLessThan(1);
+    expect(asked).toEqual([0, 1, 2]);
+    expect(index.match(query, 1, () => false)).toBeUndefined();
+    expect(() => index.match(query, 1, 42 as never)).toThrow(/accept/);
+  });
+
+  it('with an accept-all callback, finds what match finds (property)', () => {
+    fc.assert(
+      fc.property(fc.array(edited, { minLength: 1, maxLength: 20 }), (pairs) => {
+        const index = createSimilarityIndex({ threshold: 0.5 });
+        pairs.forEach(([text], id) => index.add(id, text, 0));
+        return pairs.every(([, variant]) => JSON.stringify(index.match(variant, 0, () => true)) === JSON.stringify(index.match(variant, 0)));
+      }),
+    );
+  });
+});

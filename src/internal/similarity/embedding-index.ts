@@ -67,12 +67,17 @@ export interface EmbeddingIndex {
    * The most similar representative at or above the threshold (ties to the lower id), or undefined.
    * Expires representatives older than `ttlMs` first.
    *
+   * With `accept`, a representative it refuses (a guard's veto, a failed outcome) is skipped and the
+   * search goes on to the next most similar one. `accept` is called in that order and must not
+   * change the index.
+   *
    * @example
    * ```ts
    * index.match(vector, now)?.id;
+   * index.match(vector, now, (id) => guard(text, textOf(id)))?.id;
    * ```
    */
-  match(vector: Vector, now: number): EmbeddingMatch | undefined;
+  match(vector: Vector, now: number, accept?: (id: number) => boolean): EmbeddingMatch | undefined;
   /**
    * Every representative at or above the threshold, by decreasing similarity, then increasing id.
    *
@@ -143,7 +148,12 @@ class VectorIndex implements EmbeddingIndex {
     return this.window.size;
   }
 
-  match(vector: Vector, now: number): EmbeddingMatch | undefined {
+  match(vector: Vector, now: number, accept?: (id: number) => boolean): EmbeddingMatch | undefined {
+    if (accept !== undefined) {
+      if (typeof accept !== 'function') throw new TypeError(`${OWNER}: match: accept: expected a function, got ${typeof accept}`);
+      for (const found of this.matches(vector, now)) if (accept(found.id)) return found;
+      return undefined;
+    }
     this.window.advance(now);
     let best: VectorEntry | undefined;
     let bestSimilarity = 0;

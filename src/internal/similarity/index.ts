@@ -31,3 +31,29 @@ export {
 } from './text-index.js';
 export { createEmbeddingIndex, type EmbeddingIndex, type EmbeddingIndexOptions, type EmbeddingMatch, type Vector } from './embedding-index.js';
 export { normalizeText } from './normalize.js';
+export {
+  calendarAgree,
+  calendarTokens,
+  createPairGuard,
+  namesAgree,
+  nameTokens,
+  negationCount,
+  negationsAgree,
+  numbersAgree,
+  numberTokens,
+  oppositesAgree,
+  oppositeTokens,
+  resolveGuardOptions,
+  type CustomGuard,
+  type GuardOptions,
+  type PairGuard,
+} from './guards.js';
+export {
+  createPredicateIndex,
+  DEFAULT_PREDICATE_THRESHOLD,
+  type PredicateIndex,
+  type PredicateIndexOptions,
+  type PredicateMatch,
+  type SimilarPredicate,
+} from './predicate-index.js';
+export { acceptCandidate, resolveDedupeSafety, type DedupeSafety, type DedupeSafetyOptions } from './dedupe-safety.js';

@@ -216,12 +216,17 @@ export interface SimilarityIndex {
    * by exact Jaccard similarity, so a match below the threshold is never returned. Ties go to the
    * lower id. Expires representatives older than `ttlMs` first.
    *
+   * With `accept`, a representative it refuses (a guard's veto, a failed outcome) is skipped and the
+   * search goes on to the next best one, so a refused candidate never hides an acceptable one.
+   * `accept` is called in that order and must not change the index.
+   *
    * @example
    * ```ts
    * index.match('Printer is on fire!!', Date.now())?.id;
+   * index.match(prepared, now, (id) => guard(text, textOf(id)))?.id;
    * ```
    */
-  match(text: string | PreparedText, now: number): SimilarityMatch | undefined;
+  match(text: string | PreparedText, now: number, accept?: (id: number) => boolean): SimilarityMatch | undefined;
   /**
    * Every representative at or above the threshold, by decreasing similarity, then increasing id.
    *
@@ -372,7 +377,8 @@ class TextIndex implements SimilarityIndex {
     return new PreparedText(this, normalizeText(text));
   }
 
-  match(text: string | PreparedText, now: number): SimilarityMatch | undefined {
+  match(text: string | PreparedText, now: number, accept?: (id: number) => boolean): SimilarityMatch | undefined {
+    if (accept !== undefined) return this.firstAccepted(text, now, accept);
     this.window.advance(now);
     this.queries++;
     const prepared = this.prepared(text);
@@ -436,6 +442,13 @@ class TextIndex implements SimilarityIndex {
       queries: this.queries,
       candidates: this.candidates,
     };
+  }
+
+  /** `match` with a veto: every match in `matches` order, up to the first one accepted. */
+  private firstAccepted(text: string | PreparedText, now: number, accept: (id: number) => boolean): SimilarityMatch | undefined {
+    if (typeof accept !== 'function') throw new TypeError(`${OWNER}: match: accept: expected a function, got ${typeof accept}`);
+    for (const found of this.matches(text, now)) if (accept(found.id)) return found;
+    return undefined;
   }
 
   private prepared(text: string | PreparedText): PreparedText {
