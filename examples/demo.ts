@@ -131,7 +131,7 @@ const print = (outcome: Outcome<Ticket, string>) => {
 
 feed()
   .pipe(
-    dedupeSimilar({ text: (ticket) => ticket.body, threshold: 0.9, maxEntries: 2000 }),
+    dedupeSimilar({ method: 'minhash', text: (ticket) => ticket.body, threshold: 0.9, maxEntries: 2000 }),
     groupByLength({
       maxTokens: 3000,
       maxItems: 32,

@@ -69,7 +69,7 @@ export function bufferByTokens<T>(options: BufferByTokensOptions<T>): OperatorAs
  *
  * @example
  * ```ts
- * from(tickets).pipe(dedupeSimilar({ threshold: 0.6 }), bufferByTokens({ maxTokens: 4000 }), mergeBatches(classify), orderedResults());
+ * from(tickets).pipe(dedupeSimilar({ method: 'minhash', threshold: 0.6 }), bufferByTokens({ maxTokens: 4000 }), mergeBatches(classify), orderedResults());
  * ```
  */
 export function dedupeSimilar<T>(options?: DedupeSimilarOptions<T>): OperatorAsyncFunction<T | ChainItem<T>, ChainItem<T>> {

@@ -9,6 +9,9 @@ import type { ChainItem, TelemetryOptions, Vector } from '../types.js';
 import { rxOperator } from '../internal/rx-face.js';
 import { createEmbeddingIndex, type EmbeddingIndex } from '../internal/similarity/embedding-index.js';
 import { createSimilarityIndex, type SimilarityIndex } from '../internal/similarity/text-index.js';
+import { acceptCandidate, resolveDedupeSafety, type DedupeSafety } from '../internal/similarity/dedupe-safety.js';
+import type { CustomGuard, GuardOptions } from '../internal/similarity/guards.js';
+import { createPredicateIndex, type PredicateIndex, type SimilarPredicate } from '../internal/similarity/predicate-index.js';
 import { Telemetry, telemetrySettings } from '../internal/telemetry.js';
 import { AbortError } from '../errors.js';
 
@@ -17,17 +20,33 @@ import { AbortError } from '../errors.js';
  *
  * @example
  * ```ts
- * const options: DedupeSimilarOptions<Ticket> = { text: (ticket) => ticket.body, threshold: 0.6, maxEntries: 5000, ttlMs: 600_000 };
+ * const options: DedupeSimilarOptions<Ticket> = { method: 'minhash', text: (ticket) => ticket.body, threshold: 0.6, maxEntries: 5000, ttlMs: 600_000 };
  * ```
  */
 export interface DedupeSimilarOptions<T> {
   /**
-   * How items are compared. `'exact'`: identical after normalization (Unicode NFKC, case, white
-   * space). `'minhash'` (default): Jaccard similarity of character shingles, found through MinHash
-   * and LSH and verified exactly. `'embedding'`: cosine similarity of vectors from `embed`. Exact
-   * matches are always tried first for text methods.
+   * How items are compared. `'exact'` (default): identical after normalization (Unicode NFKC,
+   * case, white space), which never merges texts that differ in content. `'minhash'`: Jaccard
+   * similarity of character shingles, found through MinHash and LSH and verified exactly.
+   * `'embedding'`: cosine similarity of vectors from `embed`. The near-duplicate methods are
+   * guarded (see `guards`). Exact matches are always tried first for text methods.
    */
   method?: 'exact' | 'minhash' | 'embedding';
+  /**
+   * For `'minhash'`, `'embedding'` and `similar`: pairs that are never merged however similar, whose
+   * numbers (digits, amounts, ids, versions, dates, times), negations (not, no, never, n't… and
+   * French, German, Spanish, Italian, Portuguese), weekdays and months, names, or opposite words
+   * (enable/disable, increase/decrease…) differ. An object
+   * switches guards one by one (`{ names: false }`); `false` switches them all off, at the risk of
+   * handing "refund order 123457" the answer of "refund order 123456". Default: all on.
+   */
+  guards?: GuardOptions | false;
+  /** An extra veto on a candidate pair (the item's compared text, the representative's): true when they may be merged. */
+  guard?: CustomGuard;
+  /** The text an item is compared by, such as its text without timestamps or signature. Default: `text`. */
+  key?: (item: T) => string;
+  /** A custom similarity instead of `method`: true/false, or a score in [0, 1] compared with `threshold` (default 0.9). Guarded too. */
+  similar?: SimilarPredicate;
   /** The least similarity that makes a duplicate: verified Jaccard of character 3-gram sets for `'minhash'` (default 0.7), cosine for `'embedding'` (default 0.95). */
   threshold?: number;
   /** Representatives remembered at most (the oldest is forgotten first). Default 10,000. */
@@ -54,10 +73,12 @@ export interface DedupeSimilarOptions<T> {
   telemetry?: TelemetryOptions | false;
 }
 
-const DEDUPE_KEYS = ['method', 'threshold', 'maxEntries', 'ttlMs', 'text', 'embed', 'embedBatch', 'onDuplicate', 'shingleSize', 'numPerm', 'seed', 'scheduler', 'telemetry'];
+const DEDUPE_KEYS = ['method', 'guards', 'guard', 'key', 'similar', 'threshold', 'maxEntries', 'ttlMs', 'text', 'embed', 'embedBatch', 'onDuplicate', 'shingleSize', 'numPerm', 'seed', 'scheduler', 'telemetry'];
 
 interface Settings<T> {
-  method: 'exact' | 'minhash' | 'embedding';
+  method: 'exact' | 'minhash' | 'embedding' | 'custom';
+  safety: DedupeSafety<T>;
+  newPredicateIndex: (() => PredicateIndex) | undefined;
   /** Reads items' text (the tokenizer is never used here). */
   meter: TokenMeter<T>;
   newTextIndex: (() => SimilarityIndex) | undefined;
@@ -81,7 +102,10 @@ class DedupeCore<T> extends CoreBase<unknown> {
   readonly #telemetry: Telemetry;
   readonly #textIndex: SimilarityIndex | undefined;
   readonly #vectorIndex: EmbeddingIndex | undefined;
+  readonly #predicateIndex: PredicateIndex | undefined;
   readonly #representatives = new Map<number, Envelope<T>>();
+  /** Each representative's compared text, for the guards. */
+  readonly #texts = new Map<number, string>();
   /** Items waiting for their embedding, in arrival order. */
   readonly #pending: { envelope: Envelope<T>; text: string }[] = [];
   #embedding: AbortController | undefined;
@@ -94,6 +118,7 @@ class DedupeCore<T> extends CoreBase<unknown> {
     this.#telemetry = new Telemetry(settings.telemetry, 'dedupe');
     this.#textIndex = settings.newTextIndex?.();
     this.#vectorIndex = settings.newEmbeddingIndex?.();
+    this.#predicateIndex = settings.newPredicateIndex?.();
   }
 
   accepts(demand: boolean): boolean {
@@ -108,14 +133,20 @@ class DedupeCore<T> extends CoreBase<unknown> {
     this.#telemetry.itemsIn(1);
     let text: string;
     try {
-      text = this.#settings.meter.text(envelope);
+      const key = this.#settings.safety.key;
+      text = key === undefined ? this.#settings.meter.text(envelope) : key(envelope.item);
+      if (typeof text !== 'string') throw new TypeError(`dedupeSimilar: key: expected a string, got ${typeof text}`);
+      const index = this.#textIndex;
+      const predicates = this.#predicateIndex;
+      // A predicate that throws fails this item alone, as a text that cannot be read does.
+      if (index) this.#decide(envelope, text, index.prepare(text), (prepared, now, accept) => index.match(prepared, now, accept), (prepared, now) => index.add(envelope.index, prepared, now));
+      else if (predicates) this.#decide(envelope, text, text, (t, now, accept) => predicates.match(t, now, accept), (t, now) => predicates.add(envelope.index, t, now));
+      else this.#queueForEmbedding(envelope, text);
     } catch (error) {
       // An item without text fails alone: it goes down as a failed item, the stream goes on.
       this.sink.emit(new ItemFailure(envelope, error));
       return;
     }
-    if (this.#textIndex) this.#decide(envelope, this.#textIndex.prepare(text), (prepared, now) => this.#textIndex?.match(prepared, now), (prepared, now) => this.#textIndex?.add(envelope.index, prepared, now));
-    else this.#queueForEmbedding(envelope, text);
   }
 
   end(): void {
@@ -129,19 +160,29 @@ class DedupeCore<T> extends CoreBase<unknown> {
     this.#timer?.unsubscribe();
     this.#embedding?.abort(new AbortError('the consumer went away'));
     this.#representatives.clear();
+    this.#texts.clear();
   }
 
   /** Match against representatives; a duplicate goes down as a notice, anything else as a new representative. */
-  #decide<K>(envelope: Envelope<T>, key: K, match: (key: K, now: number) => { id: number; similarity: number } | undefined, add: (key: K, now: number) => void): void {
+  #decide<K>(
+    envelope: Envelope<T>,
+    text: string,
+    key: K,
+    match: (key: K, now: number, accept: (id: number) => boolean) => { id: number; similarity: number } | undefined,
+    add: (key: K, now: number) => void,
+  ): void {
     const now = this.#settings.scheduler.now();
-    let found = match(key, now);
-    while (found) {
-      const representative = this.#representatives.get(found.id);
-      if (representative && !representative.failed) break;
-      // A representative whose request failed is not remembered as a result.
-      this.#forget(found.id);
-      found = match(key, now);
-    }
+    const failed: number[] = [];
+    const usable = (id: number): boolean => {
+      const representative = this.#representatives.get(id);
+      if (representative && !representative.failed) return true;
+      failed.push(id);
+      return false;
+    };
+    // Guards veto candidates at match time: the index goes on to the next best one.
+    const found = match(key, now, acceptCandidate(this.#settings.safety.guard, text, (id) => this.#texts.get(id), usable));
+    // A representative whose request failed is not remembered as a result.
+    for (const id of failed) this.#forget(id);
     if (found) {
       const representative = this.#representatives.get(found.id) as Envelope<T>;
       this.#telemetry.duplicate();
@@ -151,6 +192,7 @@ class DedupeCore<T> extends CoreBase<unknown> {
     }
     add(key, now);
     this.#representatives.set(envelope.index, envelope);
+    this.#texts.set(envelope.index, text);
     this.#prune();
     this.sink.emit(envelope);
   }
@@ -158,16 +200,19 @@ class DedupeCore<T> extends CoreBase<unknown> {
   #forget(id: number): void {
     this.#textIndex?.remove(id);
     this.#vectorIndex?.remove(id);
+    this.#predicateIndex?.remove(id);
     this.#representatives.delete(id);
+    this.#texts.delete(id);
   }
 
   /** Drop representatives the index has evicted (oldest first, as both evict). */
   #prune(): void {
-    const index = this.#textIndex ?? this.#vectorIndex;
+    const index = this.#textIndex ?? this.#vectorIndex ?? this.#predicateIndex;
     if (!index) return;
     for (const id of this.#representatives.keys()) {
       if (index.has(id)) break;
       this.#representatives.delete(id);
+      this.#texts.delete(id);
     }
   }
 
@@ -202,10 +247,10 @@ class DedupeCore<T> extends CoreBase<unknown> {
       .then(
         (vectors) => {
           if (this.done) return;
-          group.forEach(({ envelope }, i) => {
+          group.forEach(({ envelope, text }, i) => {
             const vector = vectors[i] as Vector;
             try {
-              this.#decide(envelope, vector, (v, now) => this.#vectorIndex?.match(v, now), (v, now) => this.#vectorIndex?.add(envelope.index, v, now));
+              this.#decide(envelope, text, vector, (v, now, accept) => this.#vectorIndex?.match(v, now, accept), (v, now) => this.#vectorIndex?.add(envelope.index, v, now));
             } catch {
               // A vector the index refuses (wrong length, zero): the item is sent, not deduplicated.
               this.sink.emit(envelope);
@@ -237,7 +282,11 @@ class DedupeCore<T> extends CoreBase<unknown> {
 /** The operator's logic for both faces. */
 export function dedupeSimilarSpec<T>(raw: DedupeSimilarOptions<T> = {}): OperatorSpec<unknown, ChainItem<T>> {
   const options = new OptionReader('dedupeSimilar', raw, DEDUPE_KEYS);
-  const method = options.oneOf('method', ['exact', 'minhash', 'embedding'], 'minhash');
+  const safety = resolveDedupeSafety<T>(
+    { method: raw.method, guards: raw.guards, guard: raw.guard, key: raw.key, similar: raw.similar },
+    'dedupeSimilar',
+  );
+  const method = safety.method;
   const maxEntries = options.optionalPositive('maxEntries', { integer: true, min: 1 }) ?? 10_000;
   const ttlMs = options.optionalPositive('ttlMs');
   const embed = options.fn<NonNullable<DedupeSimilarOptions<T>['embed']>>('embed');
@@ -245,7 +294,19 @@ export function dedupeSimilarSpec<T>(raw: DedupeSimilarOptions<T> = {}): Operato
   const embedBatch = options.nested('embedBatch', ['maxItems', 'maxWaitMs']);
   let newTextIndex: (() => SimilarityIndex) | undefined;
   let newEmbeddingIndex: (() => EmbeddingIndex) | undefined;
-  if (method === 'embedding') {
+  let newPredicateIndex: (() => PredicateIndex) | undefined;
+  if (method === 'custom') {
+    const predicateOptions = { similar: safety.similar as SimilarPredicate, threshold: options.raw.threshold as number | undefined, maxEntries, ttlMs };
+    try {
+      createPredicateIndex(predicateOptions); // validates now, at creation
+    } catch (error) {
+      if (error instanceof Error) error.message = `dedupeSimilar: ${error.message}`;
+      throw error;
+    }
+    newPredicateIndex = () => createPredicateIndex(predicateOptions);
+  } else if (method === 'exact' && options.raw.threshold !== undefined) {
+    throw new RangeError("dedupeSimilar: threshold: applies to 'minhash', 'embedding' or similar, and method is 'exact' (the default)");
+  } else if (method === 'embedding') {
     const threshold = options.optionalPositive('threshold') ?? 0.95;
     if (threshold > 1) throw new RangeError(`dedupeSimilar: threshold: expected a number in (0, 1], got ${threshold}`);
     createEmbeddingIndex({ threshold, maxEntries, ttlMs }); // validates now, at creation
@@ -270,6 +331,8 @@ export function dedupeSimilarSpec<T>(raw: DedupeSimilarOptions<T> = {}): Operato
   }
   const settings: Settings<T> = {
     method,
+    safety,
+    newPredicateIndex,
     meter: new TokenMeter(options.fn<TextOf<T>>('text') ?? itemAsText, getTokenizer('o200k_base')),
     newTextIndex,
     newEmbeddingIndex,
@@ -303,7 +366,7 @@ export function dedupeSimilarSpec<T>(raw: DedupeSimilarOptions<T> = {}): Operato
  * import { bufferByTokens, dedupeSimilar, mergeBatches, orderedResults } from 'tokenbatch';
  *
  * tickets$.pipe(
- *   dedupeSimilar({ text: (ticket) => ticket.body, threshold: 0.6 }),
+ *   dedupeSimilar({ method: 'minhash', text: (ticket) => ticket.body, threshold: 0.6 }),
  *   bufferByTokens({ maxTokens: 4000, text: (ticket) => ticket.body }),
  *   mergeBatches(classify),
  *   orderedResults(),

@@ -18,9 +18,39 @@ const tickets = [
 ];
 
 describe('dedupeSimilar on a plain stream', () => {
+  it('is exact by default, and guarded when fuzzy: the pairs of issue 13 are never merged', async () => {
+    const pairs = [
+      ['I can log in to my account after the update.', "I can't log in to my account after the update."],
+      ['Please refund order 123456, it arrived broken.', 'Please refund order 123457, it arrived broken.'],
+      ['The payment of $1,000 failed', 'The payment of $9,000 failed'],
+      ['Translate to French: The meeting is on Monday.', 'Translate to French: The meeting is on Tuesday.'],
+      ['ticket 0: app crashes on start 0', 'ticket 2: app crashes on start 62'],
+    ];
+    const run = async (options: Parameters<typeof dedupeSimilar<string>>[0], texts: string[]) => firstValueFrom(from(texts).pipe(dedupeSimilar(options), ...itemsOnly<string>(), toArray()));
+    for (const pair of pairs) {
+      expect(await run(undefined, pair)).toEqual(pair);
+      expect(await run({ method: 'minhash' }, pair)).toEqual(pair);
+      expect(await run({ method: 'minhash', threshold: 0.7, guards: false }, pair)).toEqual([pair[0]]); // the old default's mistake, on purpose
+    }
+    expect(await run(undefined, ['Refund order 1', '  REFUND   order 1 '])).toEqual(['Refund order 1']);
+  });
+
+  it('takes a key normalizer, a custom guard and a custom similar', async () => {
+    const run = async (options: Parameters<typeof dedupeSimilar<string>>[0], texts: string[]) => firstValueFrom(from(texts).pipe(dedupeSimilar(options), ...itemsOnly<string>(), toArray()));
+    const signed = ['Where is my parcel?\n-- Sent at 10:02', 'Where is my parcel?\n-- Sent at 10:07'];
+    expect(await run(undefined, signed)).toEqual(signed);
+    expect(await run({ key: (text) => text.replace(/\n-- .*$/s, '') }, signed)).toEqual([signed[0]]);
+    const texts = ['VIP: printer on fire', 'VIP: printer on fire!'];
+    expect(await run({ method: 'minhash' }, texts)).toEqual([texts[0]]);
+    expect(await run({ method: 'minhash', guard: (a) => !a.startsWith('VIP') }, texts)).toEqual(texts);
+    const subject = (text: string) => text.split(':')[0];
+    expect(await run({ similar: (a, b) => subject(a) === subject(b) }, ['Re order 5: late', 'Re order 5: still late', 'Re order 6: late'])).toEqual(['Re order 5: late', 'Re order 6: late']);
+    expect(await run({ similar: (a, b) => subject(a) === subject(b), guards: { numbers: true } }, ['Billing: charged $5', 'Billing: charged $6'])).toEqual(['Billing: charged $5', 'Billing: charged $6']);
+  });
+
   it('emits only representatives and reports duplicates through onDuplicate', async () => {
     const reported: [string, string, number][] = [];
-    const out = await firstValueFrom(from(tickets).pipe(dedupeSimilar({ onDuplicate: (item, rep, similarity) => reported.push([item, rep, similarity]) }), ...itemsOnly<string>(), toArray()));
+    const out = await firstValueFrom(from(tickets).pipe(dedupeSimilar({ method: 'minhash', onDuplicate: (item, rep, similarity) => reported.push([item, rep, similarity]) }), ...itemsOnly<string>(), toArray()));
     expect(out).toEqual([tickets[0], tickets[1], tickets[4]]);
     expect(reported.map(([item, rep]) => [item, rep])).toEqual([
       [tickets[2], tickets[0]],
@@ -41,7 +71,7 @@ describe('dedupeSimilar on a plain stream', () => {
     const a = 'abcdefghij klmnop';
     const b = 'abcdefghij klmnop qrstuv';
     const c = 'klmnop qrstuv wxyz0123';
-    const out = await firstValueFrom(from([a, b, c]).pipe(dedupeSimilar({ threshold: 0.4 }), ...itemsOnly<string>(), toArray()));
+    const out = await firstValueFrom(from([a, b, c]).pipe(dedupeSimilar({ method: 'minhash', threshold: 0.4 }), ...itemsOnly<string>(), toArray()));
     expect(out).toEqual([a, c]);
   });
 
@@ -51,7 +81,7 @@ describe('dedupeSimilar on a plain stream', () => {
   });
 
   it('works the same on async iterables', async () => {
-    const out = await ixToArray(ixFrom(tickets).pipe(iterable.dedupeSimilar<string>(), ixFilter(isItem<string>), ixMap((entry: IndexedItem<string>) => entry.item)));
+    const out = await ixToArray(ixFrom(tickets).pipe(iterable.dedupeSimilar<string>({ method: 'minhash' }), ixFilter(isItem<string>), ixMap((entry: IndexedItem<string>) => entry.item)));
     expect(out).toEqual([tickets[0], tickets[1], tickets[4]]);
   });
 
@@ -82,6 +112,11 @@ describe('dedupeSimilar on a plain stream', () => {
     expect(() => dedupeSimilar({ method: 'fuzzy' as 'exact' })).toThrow(RangeError);
     expect(() => dedupeSimilar({ maxEntries: 0 })).toThrow(/maxEntries/);
     expect(() => dedupeSimilar({ threshold: 2 })).toThrow(/threshold/);
+    expect(() => dedupeSimilar({ threshold: 0.8 })).toThrow(new RangeError("dedupeSimilar: threshold: applies to 'minhash', 'embedding' or similar, and method is 'exact' (the default)"));
+    expect(() => dedupeSimilar({ method: 'minhash', guards: { digits: false } as never })).toThrow(new TypeError("dedupeSimilar: unknown option 'guards.digits' (known: numbers, negations, calendar, names, opposites)"));
+    expect(() => dedupeSimilar({ similar: () => true, method: 'minhash' })).toThrow(new RangeError("dedupeSimilar: similar: replaces method, leave method unset (got 'minhash')"));
+    expect(() => dedupeSimilar({ key: 'body' as never })).toThrow(new TypeError('dedupeSimilar: key: expected a function (item) => string, got string'));
+    expect(() => dedupeSimilar({ similar: () => true, threshold: 1.5 })).toThrow(/threshold/);
   });
 });
 
