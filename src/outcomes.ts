@@ -35,3 +35,15 @@ export function isFailure<T, R>(outcome: Outcome<T, R>): outcome is FailureOutco
 export function isDuplicate<T, R>(outcome: Outcome<T, R>): boolean {
   return outcome.duplicateOf !== undefined;
 }
+
+/**
+ * Whether an outcome's value came from `mergeBatches`' result cache (`cached: true`) rather than a call.
+ *
+ * @example
+ * ```ts
+ * const paid = outcomes.filter((outcome) => outcome.ok && !isCached(outcome)).length;
+ * ```
+ */
+export function isCached<T, R>(outcome: Outcome<T, R>): boolean {
+  return outcome.cached === true;
+}

@@ -289,6 +289,8 @@ export interface OutcomeBase<T> {
   readonly attempts: number;
   /** The model that answered, when the handler reported it (`report({ model })`), as with `withFallbacks`. */
   readonly model?: string;
+  /** True when the value came from `mergeBatches`' result cache rather than a call (never for a failure). */
+  readonly cached?: true;
 }
 
 /**

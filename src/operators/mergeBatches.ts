@@ -1,5 +1,6 @@
 import type { OperatorFunction, SchedulerLike } from 'rxjs';
 import type { OperatorSpec } from '../internal/core.js';
+import { resultCacheLayer, type ResultCacheOptions } from '../cache/layer.js';
 import { OptionReader } from '../internal/options.js';
 import { rxOperator } from '../internal/rx-face.js';
 import { telemetrySettings } from '../internal/telemetry.js';
@@ -63,13 +64,19 @@ export interface MergeBatchesOptions<T> {
   failFast?: boolean;
   /** Map a provider's errors into the tokenbatch taxonomy before retry decisions (backends export one). */
   classifyError?: (error: unknown) => Error;
+  /**
+   * Reuse results across runs and workers: items whose key is in the store settle at once with
+   * `cached: true` and are not sent; successes of the rest are written (failures never are). The
+   * identity (model, prompt, handler version, schema) is part of every key. See {@link ResultCacheOptions}.
+   */
+  cache?: ResultCacheOptions<T>;
   /** Where time comes from (timeouts, backoff, rate limits). Default: RxJS `asyncScheduler`. */
   scheduler?: SchedulerLike;
   /** Tracer and meter for batch spans and instruments, or `false` for none. Default: the global OpenTelemetry API. */
   telemetry?: TelemetryOptions | false;
 }
 
-const KEYS = ['concurrency', 'orderWindow', 'retry', 'timeoutMs', 'rateLimit', 'estimateTokens', 'isolate', 'maxQueuedItems', 'overflow', 'failFast', 'classifyError', 'scheduler', 'telemetry'];
+const KEYS = ['concurrency', 'orderWindow', 'retry', 'timeoutMs', 'rateLimit', 'estimateTokens', 'isolate', 'maxQueuedItems', 'overflow', 'failFast', 'classifyError', 'cache', 'scheduler', 'telemetry'];
 
 // Plain arrays given to mergeBatches are measured like this, only if a rate limit asks.
 const plainText = (item: unknown): string => (typeof item === 'string' ? item : (JSON.stringify(item) ?? String(item)));
@@ -96,6 +103,7 @@ function parseSettings<T>(raw: MergeBatchesOptions<T> | undefined): MergeSetting
     maxQueuedItems: options.optionalPositive('maxQueuedItems', { integer: true, min: 1 }) ?? 100_000,
     overflow: options.oneOf('overflow', ['fail', 'error'], 'fail'),
     failFast: options.bool('failFast', false),
+    cache: options.raw.cache === undefined ? undefined : resultCacheLayer<T, unknown>(options.raw.cache, 'mergeBatches: cache'),
     classifyError: options.fn('classifyError'),
     scheduler,
     telemetry: telemetrySettings(options.raw.telemetry as TelemetryOptions | false | undefined, options.name('telemetry')),

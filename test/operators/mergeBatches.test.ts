@@ -317,3 +317,37 @@ describe('per-item failures', () => {
     ]);
   });
 });
+
+describe('mergeBatches with a result cache', () => {
+  it('a second run of the same job sends no request and gives the same outcomes, flagged cached', async () => {
+    const { createMemoryCache, isCached } = await import('../../src/index.js');
+    const store = createMemoryCache();
+    let calls = 0;
+    const handler: BatchHandler<string, string> = async (batch) => {
+      calls++;
+      return batch.items.map((item) => (item.includes('bad') ? new TypeError('no answer') : item.toUpperCase()));
+    };
+    const job = (batches: string[][]) =>
+      lastValueFrom(from(batches).pipe(mergeBatches(handler, { cache: { store, identity: { model: 'm', handler: 'upper@1' } } }), toArray()));
+    const view = (outcomes: Outcome<string, string>[]) => outcomes.map((o) => [o.index, o.ok ? o.value : o.error.name]).sort((a, b) => (a[0] as number) - (b[0] as number));
+    const first = await job([['a', 'b'], ['bad'], ['c']]);
+    expect(calls).toBe(3);
+    expect(first.some((outcome) => isCached(outcome))).toBe(false);
+    calls = 0;
+    const second = await job([['a', 'b'], ['bad'], ['c']]);
+    expect(view(second)).toEqual(view(first));
+    // Only the failure is asked again: failures are never cached.
+    expect(calls).toBe(1);
+    expect(second.filter((outcome) => isCached(outcome)).map((outcome) => outcome.item).sort()).toEqual(['a', 'b', 'c']);
+    // The key is the normalized text: case and white space do not make a new question.
+    const third = await job([['  A', 'B']]);
+    expect(third.map((outcome) => [outcome.ok && outcome.value, isCached(outcome)])).toEqual([
+      ['A', true],
+      ['B', true],
+    ]);
+  });
+
+  it('rejects a cache option without an identity, naming it', () => {
+    expect(() => mergeBatches(async () => [], { cache: { store: {} } as never })).toThrow(/mergeBatches: cache/);
+  });
+});

@@ -1,16 +1,19 @@
 import { adoptBatch, type PlainRules } from '../../batching/adopt.js';
 import type { TokenBatch } from '../../batching/batch.js';
 import { QueueOverflowError } from '../../errors.js';
-import type { Numbering } from '../../internal/chain.js';
+import type { Envelope, Numbering } from '../../internal/chain.js';
 import { CoreBase, type Sink } from '../../internal/core.js';
 import { Deque } from '../../internal/deque.js';
 import { Telemetry, type TelemetrySettings } from '../../internal/telemetry.js';
 import type { BatchHandler, Outcome } from '../../types.js';
+import type { ResultCacheLayer } from '../../cache/layer.js';
 import { Inflight, Solver, type SolverSettings } from './attempts.js';
-import { Settlement } from './settlement.js';
+import { Settlement, type ItemResult } from './settlement.js';
 
 /** mergeBatches' options, validated. */
 export interface MergeSettings<T> extends SolverSettings<T> {
+  /** The result cache, when the `cache` option is set. */
+  readonly cache: ResultCacheLayer<T, unknown> | undefined;
   readonly concurrency: number;
   readonly orderWindow: number;
   readonly maxQueuedItems: number;
@@ -136,11 +139,9 @@ export class MergeCore<T, R> extends CoreBase<unknown> {
 
   async #run(batch: TokenBatch<T>, place: { finished: boolean }): Promise<void> {
     try {
-      await this.#solver.solve(batch, (entries, results) => {
-        if (this.done) return;
-        entries.forEach((entry, i) => this.#settlement.settle(entry, results[i] as (typeof results)[number]));
-        this.sink.flush();
-      });
+      const cache = this.#settings.cache;
+      if (cache) await this.#runCached(batch, cache);
+      else await this.#solver.solve(batch, (entries, results) => this.#deliver(entries, results));
     } finally {
       this.#telemetry.inFlight(-1);
     }
@@ -151,6 +152,45 @@ export class MergeCore<T, R> extends CoreBase<unknown> {
     this.sink.wake();
     this.#checkDone();
     this.sink.flush();
+  }
+
+  #deliver(entries: readonly Envelope<T>[], results: readonly ItemResult[]): void {
+    if (this.done) return;
+    entries.forEach((entry, i) => this.#settlement.settle(entry, results[i] as ItemResult));
+    this.sink.flush();
+  }
+
+  /**
+   * With a result cache: items found in it settle at once (`cached: true`), only the others are
+   * sent, and their successes are written before the batch's slot is freed, so that a finished
+   * stream has stored everything it paid for.
+   */
+  async #runCached(batch: TokenBatch<T>, cache: ResultCacheLayer<T, unknown>): Promise<void> {
+    const { keys, hits } = await cache.lookup(batch.items);
+    if (this.done) return;
+    const misses: Envelope<T>[] = [];
+    const missKeys = new Map<Envelope<T>, string | undefined>();
+    const found: Envelope<T>[] = [];
+    const served: ItemResult[] = [];
+    batch.entries.forEach((entry, i) => {
+      const hit = hits[i];
+      if (hit === undefined) {
+        misses.push(entry);
+        missKeys.set(entry, keys[i]);
+      } else {
+        found.push(entry);
+        served.push({ ok: true, value: hit.value, attempts: 0, depth: 0, cached: true });
+      }
+    });
+    if (found.length > 0) this.#deliver(found, served);
+    if (misses.length === 0) return;
+    const written: Promise<void>[] = [];
+    const unit = misses.length === batch.entries.length ? batch : batch.regroup(misses, batch.oversize, batch.maxTokens, batch.split, []);
+    await this.#solver.solve(unit, (entries, results) => {
+      this.#deliver(entries, results);
+      written.push(cache.remember(entries.map((entry) => missKeys.get(entry)), results));
+    });
+    await Promise.all(written);
   }
 
   #emit(outcome: Outcome<T, R>): void {

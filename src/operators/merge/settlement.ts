@@ -5,7 +5,7 @@ import type { Outcome } from '../../types.js';
 
 /** One item's result as a batch's processing found it. */
 export type ItemResult =
-  | { ok: true; value: unknown; attempts: number; depth: number; model?: string | undefined }
+  | { ok: true; value: unknown; attempts: number; depth: number; model?: string | undefined; cached?: true }
   | { ok: false; error: Error; attempts: number; depth: number; model?: string | undefined };
 
 /**
@@ -37,6 +37,7 @@ export class Settlement<T, R> {
       : { index: entry.index, item: entry.item, ok: false, error: result.error, attempts: result.attempts, splitDepth: result.depth };
     // Only when the handler said which model answered (withFallbacks does): outcomes stay one shape otherwise.
     if (result.model !== undefined) (outcome as { model?: string }).model = result.model;
+    if (result.ok && result.cached === true) (outcome as { cached?: true }).cached = true;
     this.#out(outcome, entry.arrivedAt);
     entry.pending--;
     entry.settle(this.settler, outcome);
@@ -84,7 +85,7 @@ export class Settlement<T, R> {
 
   #copy(notice: DuplicateNotice<T>, of: Outcome<T, R>): void {
     const outcome: Outcome<T, R> = of.ok
-      ? { index: notice.index, item: notice.item, ok: true, value: of.value, attempts: 0, splitDepth: 0, duplicateOf: of.index }
+      ? { index: notice.index, item: notice.item, ok: true, value: of.value, attempts: 0, splitDepth: 0, duplicateOf: of.index, ...(of.cached === true ? { cached: true as const } : {}) }
       : { index: notice.index, item: notice.item, ok: false, error: of.error, attempts: 0, splitDepth: 0, duplicateOf: of.index };
     this.#out(outcome, notice.envelope.arrivedAt);
   }
