@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { VERSION } from '../version.js';
 import { CliError } from './output.js';
+import { parseCacheTarget } from './cache-option.js';
 import { EXIT, runJob, type RunConfig, type RunIO } from './run.js';
 
 function wholeNumber(min: number): (value: string) => number {
@@ -64,6 +65,7 @@ export async function cli(args: readonly string[], io: RunIO, stdout: NodeJS.Wri
     .option('--ignore-fingerprint', 'resume even if --output was made from another input file or with another backend, model, prompt or schema')
     .optionsGroup('Model:')
     .addOption(new Option('--backend <name>', 'where batches go (openai-batch: the Batch API, half price, results within 24 h)').choices(['openai', 'openai-batch', 'simulated']).default('openai'))
+    .option('--cache <path|redis-url>', 'reuse results across runs and workers: a SQLite file (needs better-sqlite3) or redis://host:port (needs ioredis); successes only', parseCacheTarget)
     .option('--batch-state <file>', 'with --backend openai-batch: where submitted batches are recorded, so a rerun re-attaches (default <output>.batch-state.json)')
     .option('--poll-interval-ms <ms>', 'with --backend openai-batch: the first wait between polls of a batch', wholeNumber(1))
     .option('--max-requests-per-file <n>', 'with --backend openai-batch: requests per input file (at most 50,000)', wholeNumber(1))

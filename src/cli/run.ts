@@ -10,6 +10,7 @@ import { fatalReason } from './fatal.js';
 import { fileFingerprint, headerDifferences, optionsFingerprint, type RunHeader } from './fingerprint.js';
 import { countInput, itemText, notText, readItems, type InputItem } from './input.js';
 import { OutputLock } from './lock.js';
+import { openCacheStore, runCacheIdentity, type CacheTarget, type OpenCache } from './cache-option.js';
 import { CliError, headerLine, ResultLog, resultLine, rewriteInOrder, scanResults, type ExistingResults } from './output.js';
 import { plural, Progress, type ProgressMode } from './progress.js';
 import { startTelemetry } from './telemetry.js';
@@ -57,6 +58,8 @@ export interface RunConfig {
   retryFailed?: boolean;
   /** Resume even when the output was made from another input or with other settings. */
   ignoreFingerprint?: boolean;
+  /** `--cache <path | redis://...>`: reuse results across runs and workers (successes only). */
+  cache?: CacheTarget;
   /** `--backend openai-batch`: where submitted batches are recorded (default `<output>.batch-state.json`). */
   batchState?: string;
   /** `--backend openai-batch`: the first wait between polls. */
@@ -255,15 +258,18 @@ export async function runJob(config: RunConfig, io: RunIO): Promise<number> {
     throw new CliError(`--max-tokens ${config.maxTokens} leaves no room for items after the prompt and instructions (about ${backend.batchOverheadTokens} tokens)`);
   }
   const lock = OutputLock.acquire(config.output);
+  let cache: OpenCache | undefined;
   try {
-    return await runLocked(config, io, backend);
+    cache = config.cache === undefined ? undefined : await openCacheStore(config.cache);
+    return await runLocked(config, io, backend, cache);
   } finally {
     backend.close?.();
+    await cache?.close();
     lock.release();
   }
 }
 
-async function runLocked(config: RunConfig, io: RunIO, backend: Backend): Promise<number> {
+async function runLocked(config: RunConfig, io: RunIO, backend: Backend, cache: OpenCache | undefined): Promise<number> {
   const mode: ProgressMode = config.progress === 'auto' ? (io.stderr.isTTY ? 'bar' : 'lines') : config.progress;
   const progress = new Progress({ stream: io.stderr, mode });
   const say = (message: string): void => progress.log(`tokenbatch: ${message}`);
@@ -337,6 +343,8 @@ async function runLocked(config: RunConfig, io: RunIO, backend: Backend): Promis
       concurrency: backend.concurrency ?? config.concurrency,
       retry: { maxAttempts: config.maxAttempts },
       ...(backend.batchJob === true ? {} : { timeoutMs: config.timeoutMs }),
+      // Lines whose result is in the cache are not sent; a line without text is never cached.
+      ...(cache === undefined ? {} : { cache: { store: cache.store, identity: runCacheIdentity(config), key: (item: InputItem) => itemText(item) } }),
       ...(config.rpm === undefined && config.tpm === undefined
         ? {}
         : { rateLimit: { ...(config.rpm === undefined ? {} : { requestsPerMinute: config.rpm }), ...(config.tpm === undefined ? {} : { tokensPerMinute: config.tpm }) } }),
@@ -368,6 +376,7 @@ async function runLocked(config: RunConfig, io: RunIO, backend: Backend): Promis
   const representatives = new Representatives(DEDUPE_WINDOW);
   const started = Date.now();
   let written = 0;
+  let fromCache = 0;
   let failed = 0;
   let failure: unknown;
   progress.start(total - alreadyDone);
@@ -384,6 +393,7 @@ async function runLocked(config: RunConfig, io: RunIO, backend: Backend): Promis
       log.append(resultLine(outcome, representatives.lineOf(outcome)));
       written++;
       if (!outcome.ok) failed++;
+      if (outcome.cached === true) fromCache++;
       progress.advance(outcome.ok);
     }
   } catch (error) {
@@ -428,6 +438,7 @@ async function runLocked(config: RunConfig, io: RunIO, backend: Backend): Promis
   }
   const allFailed = after.failed;
   say(`wrote ${where}${alreadyDone > 0 ? `; ${plural(alreadyDone, 'line was', 'lines were')} already there` : ''}`);
+  if (cache !== undefined) say(`cache ${cache.description}: ${plural(fromCache, 'line')} answered from it, ${plural(written - fromCache, 'line')} sent`);
   if (allFailed > 0) {
     say(`${allFailed} of ${plural(total, 'line')} failed: their errors are in ${config.output} ("ok": false); rerun with --retry-failed to redo them`);
     return EXIT.someFailed;

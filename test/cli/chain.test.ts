@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { cli, completeLines, headerOf, testFolder } from '../support/cli.js';
 import { chatItems, OpenAIServer, reply } from '../support/openai-server.js';
+import { sqliteLoads } from '../support/sqlite.js';
 
 const { path } = testFolder();
 
@@ -82,6 +83,25 @@ describe('tokenbatch run --backend openai-batch (a child process, against the lo
       const again = await cli(run(server, input, output, '--backend', 'openai-batch', '--poll-interval-ms', '5'), KEY);
       expect(again.code).toBe(0);
       expect(server.requests.length).toBe(requests);
+    });
+  });
+});
+
+describe('tokenbatch run --cache (a child process)', () => {
+  it.skipIf(!sqliteLoads)('a second run of the same job with --cache sends no request and writes the same results', async () => {
+    await withServer(async (server) => {
+      const input = path('cache-items.jsonl');
+      const cacheFile = path('results-cache.db');
+      writeFileSync(input, ['Refund please', 'The app crashes', 'refund PLEASE', 'Thanks'].map((text) => JSON.stringify(text)).join('\n') + '\n');
+      const first = await cli(run(server, input, path('cache-first.jsonl'), '--cache', cacheFile), KEY);
+      expect(first.code).toBe(0);
+      const requests = server.requests.length;
+      expect(requests).toBeGreaterThan(0);
+      const second = await cli(run(server, input, path('cache-second.jsonl'), '--cache', cacheFile), KEY);
+      expect(second.code).toBe(0);
+      expect(server.requests.length).toBe(requests);
+      expect(second.stderr).toMatch(/4 lines answered from it, 0 lines sent/);
+      expect(completeLines(path('cache-second.jsonl'))).toEqual(completeLines(path('cache-first.jsonl')));
     });
   });
 });
