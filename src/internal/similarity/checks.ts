@@ -4,11 +4,6 @@ import { positiveNumber } from '../options.js';
 
 /**
  * A whole number in [min, max], or the fallback when undefined; throws naming the option.
- *
- * @example
- * ```ts
- * wholeNumber(options.numPerm, 'numPerm', 2, 1024, 128);
- * ```
  */
 export function wholeNumber(value: unknown, name: string, min: number, max: number, fallback: number): number {
   if (value === undefined) return fallback;
@@ -19,11 +14,6 @@ export function wholeNumber(value: unknown, name: string, min: number, max: numb
 
 /**
  * A similarity threshold in (0, 1]; throws naming the option.
- *
- * @example
- * ```ts
- * similarityThreshold(options.threshold, 'threshold', 'Jaccard similarity');
- * ```
  */
 export function similarityThreshold(value: unknown, name: string, what: string): number {
   const threshold = positiveNumber(value, name);
@@ -33,21 +23,11 @@ export function similarityThreshold(value: unknown, name: string, what: string):
 
 /**
  * The window bound every index has unless told otherwise.
- *
- * @example
- * ```ts
- * createSimilarityIndex().maxEntries === DEFAULT_MAX_ENTRIES; // true
- * ```
  */
 export const DEFAULT_MAX_ENTRIES = 10_000;
 
 /**
  * `maxEntries` (default {@link DEFAULT_MAX_ENTRIES}) and `ttlMs` (default none) of an index.
- *
- * @example
- * ```ts
- * const { maxEntries, ttlMs } = windowOptions(options);
- * ```
  */
 export function windowOptions(options: { maxEntries?: unknown; ttlMs?: unknown }): { maxEntries: number; ttlMs: number | undefined } {
   return {
@@ -58,11 +38,6 @@ export function windowOptions(options: { maxEntries?: unknown; ttlMs?: unknown }
 
 /**
  * A representative id: the operator's item index, so a safe integer.
- *
- * @example
- * ```ts
- * representativeId(id, 'createSimilarityIndex');
- * ```
  */
 export function representativeId(id: unknown, owner: string): number {
   if (typeof id !== 'number' || !Number.isSafeInteger(id)) throw new TypeError(`${owner}: add: id: expected a safe integer, got ${String(id)}`);

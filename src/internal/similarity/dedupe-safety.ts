@@ -8,11 +8,6 @@ import type { SimilarPredicate } from './predicate-index.js';
 
 /**
  * The options this module reads (the operator's other options are its own).
- *
- * @example
- * ```ts
- * const options: DedupeSafetyOptions<Ticket> = { method: 'minhash', guards: { names: false }, key: (t) => stripSignature(t.body) };
- * ```
  */
 export interface DedupeSafetyOptions<T> {
   /** `'exact'` (default), `'minhash'` or `'embedding'`; leave unset with `similar`. */
@@ -30,11 +25,6 @@ export interface DedupeSafetyOptions<T> {
 /**
  * What the operator needs: the method (`'custom'` when `similar` is given), the guard to pass to the
  * index as `accept` (undefined: nothing to check), and the functions it was given.
- *
- * @example
- * ```ts
- * const { method, guard, key, similar } = resolveDedupeSafety(options, 'dedupeSimilar');
- * ```
  */
 export interface DedupeSafety<T> {
   readonly method: 'exact' | 'minhash' | 'embedding' | 'custom';
@@ -51,12 +41,6 @@ const METHODS = ['exact', 'minhash', 'embedding'] as const;
  * are guarded unless `guards: false`. With `'exact'` the built-in guards have nothing to catch
  * (identical normalized texts carry the same numbers, negations and names), so only a custom
  * `guard` applies.
- *
- * @example
- * ```ts
- * resolveDedupeSafety({}, 'dedupeSimilar').method; // 'exact'
- * resolveDedupeSafety({ method: 'minhash' }, 'dedupeSimilar').guard?.('order 1', 'order 2'); // false
- * ```
  */
 export function resolveDedupeSafety<T>(options: DedupeSafetyOptions<T>, owner: string): DedupeSafety<T> {
   const { method, guards, guard, key, similar } = options;
@@ -82,11 +66,6 @@ function describe(value: unknown): string {
  * The `accept` callback of an index's `match` for one query: a candidate is accepted when it is
  * still usable (say, its outcome has not failed) and the guard lets the pair through. Candidates
  * whose text is unknown are refused.
- *
- * @example
- * ```ts
- * const found = index.match(prepared, now, acceptCandidate(guard, text, (id) => texts.get(id), (id) => !failed(id)));
- * ```
  */
 export function acceptCandidate(guard: PairGuard | undefined, query: string, textOf: (id: number) => string | undefined, usable: (id: number) => boolean = () => true): (id: number) => boolean {
   return (id) => {

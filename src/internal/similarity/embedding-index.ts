@@ -6,11 +6,6 @@ const OWNER = 'createEmbeddingIndex';
 
 /**
  * Options of {@link createEmbeddingIndex}.
- *
- * @example
- * ```ts
- * const options: EmbeddingIndexOptions = { threshold: 0.92, maxEntries: 5000, ttlMs: 600_000 };
- * ```
  */
 export interface EmbeddingIndexOptions {
   /**
@@ -28,11 +23,6 @@ export interface EmbeddingIndexOptions {
 
 /**
  * A representative found similar to a query vector.
- *
- * @example
- * ```ts
- * const found: EmbeddingMatch | undefined = index.match(vector, now);
- * ```
  */
 export interface EmbeddingMatch {
   readonly id: number;
@@ -47,13 +37,6 @@ import type { Vector } from '../../types.js';
  * A window of representative embeddings, matched by cosine similarity with a linear scan over one
  * contiguous `Float32Array` of unit vectors (one multiply-add per dimension and representative).
  * Only representatives are compared with, so matches never chain.
- *
- * @example
- * ```ts
- * const index = createEmbeddingIndex({ threshold: 0.95, maxEntries: 1000 });
- * index.add(0, await embed('printer on fire'), now);
- * index.match(await embed('the printer is on fire'), now); // { id: 0, similarity: 0.97 } (model-dependent)
- * ```
  */
 export interface EmbeddingIndex {
   readonly threshold: number;
@@ -70,49 +53,23 @@ export interface EmbeddingIndex {
    * With `accept`, a representative it refuses (a guard's veto, a failed outcome) is skipped and the
    * search goes on to the next most similar one. `accept` is called in that order and must not
    * change the index.
-   *
-   * @example
-   * ```ts
-   * index.match(vector, now)?.id;
-   * index.match(vector, now, (id) => guard(text, textOf(id)))?.id;
-   * ```
    */
   match(vector: Vector, now: number, accept?: (id: number) => boolean): EmbeddingMatch | undefined;
   /**
    * Every representative at or above the threshold, by decreasing similarity, then increasing id.
-   *
-   * @example
-   * ```ts
-   * index.matches(vector, now).length;
-   * ```
    */
   matches(vector: Vector, now: number): EmbeddingMatch[];
   /**
    * Adds a representative under a new id (a RangeError if held), evicting the oldest if full. The
    * vector must have the index's length, finite components and a non-zero norm (else a RangeError).
-   *
-   * @example
-   * ```ts
-   * index.add(itemIndex, vector, now);
-   * ```
    */
   add(id: number, vector: Vector, now: number): void;
   /**
    * Forgets a representative; false if it was not held.
-   *
-   * @example
-   * ```ts
-   * index.remove(itemIndex);
-   * ```
    */
   remove(id: number): boolean;
   /**
    * Whether a representative with this id is held.
-   *
-   * @example
-   * ```ts
-   * index.has(itemIndex);
-   * ```
    */
   has(id: number): boolean;
 }
@@ -273,13 +230,6 @@ class VectorIndex implements EmbeddingIndex {
  * Creates the index behind embedding-based near-duplicate suppression: a bounded window of
  * representative vectors (the caller computes the embeddings), matched by cosine similarity with a
  * linear scan. Bad options throw a TypeError or RangeError naming the option.
- *
- * @example
- * ```ts
- * const index = createEmbeddingIndex({ threshold: 0.95, maxEntries: 5000, ttlMs: 600_000 });
- * const duplicateOf = index.match(vector, now);
- * if (duplicateOf === undefined) index.add(itemIndex, vector, now);
- * ```
  */
 export function createEmbeddingIndex(options: EmbeddingIndexOptions): EmbeddingIndex {
   const raw = requireObject(options, OWNER);

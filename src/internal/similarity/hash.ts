@@ -8,11 +8,6 @@
 
 /**
  * MurmurHash3's finalizer: a bijection on 32-bit integers with full avalanche.
- *
- * @example
- * ```ts
- * fmix32(1) !== fmix32(2); // true: a bijection
- * ```
  */
 export function fmix32(h: number): number {
   h ^= h >>> 16;
@@ -27,12 +22,6 @@ export function fmix32(h: number): number {
  * MurmurHash3_x86_32 of `words[start..end)` taken as 32-bit little-endian blocks: for Unicode code
  * points this is exactly the MurmurHash3 of the text's UTF-32LE bytes, so every code point counts in
  * full (no truncation to a byte) and the result matches any standard implementation fed those bytes.
- *
- * @example
- * ```ts
- * const cps = Uint32Array.from('añb', (c) => c.codePointAt(0)!);
- * murmur3Words(cps, 0, 3, 0); // MurmurHash3_x86_32 of the 12 UTF-32LE bytes of 'añb', seed 0
- * ```
  */
 export function murmur3Words(words: ArrayLike<number>, start: number, end: number, seed: number): number {
   let h = seed | 0;
@@ -51,12 +40,6 @@ export function murmur3Words(words: ArrayLike<number>, start: number, end: numbe
  * A seeded generator of uniformly distributed unsigned 32-bit integers (SplitMix32: a Weyl sequence
  * through the MurmurHash3 finalizer). Deterministic for a seed; for hash coefficients and for
  * reproducible benchmarks, not for cryptography.
- *
- * @example
- * ```ts
- * const next = seededUint32(42);
- * const a = next(), b = next(); // the same two numbers on every run
- * ```
  */
 export function seededUint32(seed: number): () => number {
   let state = seed | 0;

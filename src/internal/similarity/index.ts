@@ -3,16 +3,6 @@
  * through {@link createSimilarityIndex} (`'exact'` or `'minhash'`), caller-computed embeddings
  * through {@link createEmbeddingIndex}.
  *
- * @example
- * ```ts
- * import { createSimilarityIndex } from '../internal/similarity/index.js';
- *
- * const index = createSimilarityIndex({ maxEntries: 5000, ttlMs: 600_000 });
- * const prepared = index.prepare(text);
- * const duplicateOf = index.match(prepared, scheduler.now());
- * if (duplicateOf === undefined) index.add(itemIndex, prepared, scheduler.now());
- * ```
- *
  * @packageDocumentation
  */
 export {

@@ -8,11 +8,6 @@ import { murmur3Words } from './hash.js';
 
 /**
  * How a signature is banded.
- *
- * @example
- * ```ts
- * const params: LshParams = { bands: 20, rows: 6 }; // 120 of the 128 signature values
- * ```
  */
 export interface LshParams {
   bands: number;
@@ -41,11 +36,6 @@ function integrate(f: (s: number) => number, from: number, to: number): number {
  * duplicate: weigh false negatives more.
  *
  * @param falseNegativeWeight - in (0, 1); false positives weigh `1 − falseNegativeWeight`
- *
- * @example
- * ```ts
- * optimalLshParams(0.5, 128, 0.5); // { bands: 16, rows: 8 } or nearby: the steep part near 0.5
- * ```
  */
 export function optimalLshParams(threshold: number, numPerm: number, falseNegativeWeight: number): LshParams {
   let best: LshParams = { bands: 1, rows: 1 };
@@ -69,15 +59,6 @@ export function optimalLshParams(threshold: number, numPerm: number, falseNegati
  * that band. A bucket holds one entry inline and becomes an array only when shared, since most
  * buckets of a window of dissimilar representatives hold one entry. Empty buckets are deleted, so
  * the maps never outgrow the entries they hold.
- *
- * @example
- * ```ts
- * const buckets = new LshBuckets<Entry>({ bands: 20, rows: 6 }, seed);
- * const keys = buckets.keys(signature);
- * buckets.insert(entry, keys);
- * buckets.forEachCandidate(keys, (candidate) => verify(candidate));
- * buckets.delete(entry, keys);
- * ```
  */
 export class LshBuckets<E extends object> {
   readonly bands: number;
@@ -85,12 +66,7 @@ export class LshBuckets<E extends object> {
   private readonly seed: number;
   private readonly maps: Map<number, E | E[]>[];
 
-  /**
-   * @example
-   * ```ts
-   * const buckets = new LshBuckets<{ id: number }>({ bands: 16, rows: 8 }, 1);
-   * ```
-   */
+  /*   */
   constructor(params: LshParams, seed: number) {
     this.bands = params.bands;
     this.rows = params.rows;
@@ -101,11 +77,6 @@ export class LshBuckets<E extends object> {
   /**
    * The band keys of a signature, one per band: a 32-bit hash of the band's `rows` values. Two
    * different bands may rarely hash alike; that only adds a candidate, which verification rejects.
-   *
-   * @example
-   * ```ts
-   * buckets.keys(signature).length === buckets.bands; // true
-   * ```
    */
   keys(signature: Uint32Array): Uint32Array {
     const keys = new Uint32Array(this.bands);
@@ -116,11 +87,6 @@ export class LshBuckets<E extends object> {
 
   /**
    * Puts an entry into the bucket of each of its band keys.
-   *
-   * @example
-   * ```ts
-   * buckets.insert(entry, buckets.keys(signature));
-   * ```
    */
   insert(entry: E, keys: Uint32Array): void {
     for (let band = 0; band < this.bands; band++) {
@@ -135,11 +101,6 @@ export class LshBuckets<E extends object> {
 
   /**
    * Takes an entry out of its buckets (the keys it was inserted with), deleting buckets left empty.
-   *
-   * @example
-   * ```ts
-   * buckets.delete(entry, keys);
-   * ```
    */
   delete(entry: E, keys: Uint32Array): void {
     for (let band = 0; band < this.bands; band++) {
@@ -163,11 +124,6 @@ export class LshBuckets<E extends object> {
   /**
    * Calls `visit` for each entry sharing a bucket with `keys`, once per shared band (an entry sharing
    * several bands is visited several times: the caller deduplicates).
-   *
-   * @example
-   * ```ts
-   * buckets.forEachCandidate(keys, (entry) => candidates.add(entry));
-   * ```
    */
   forEachCandidate(keys: Uint32Array, visit: (entry: E) => void): void {
     for (let band = 0; band < this.bands; band++) {
@@ -181,11 +137,6 @@ export class LshBuckets<E extends object> {
   /**
    * Buckets in use over all bands, and entries counted in them (`bands` per entry held), counted
    * from the maps themselves so that a leak shows.
-   *
-   * @example
-   * ```ts
-   * buckets.census(); // { buckets: 0, memberships: 0 } once every entry is deleted
-   * ```
    */
   census(): { buckets: number; memberships: number } {
     let buckets = 0;

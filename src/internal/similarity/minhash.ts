@@ -11,13 +11,6 @@ import { seededUint32 } from './hash.js';
  * min-wise hashes (the tests check collision rates against Jaccard, for random and for consecutive
  * inputs). This keeps to 32-bit integer arithmetic (`Math.imul`), where the textbook
  * `(a·x + b) mod (2⁶¹ − 1)` would need 64-bit products that JavaScript numbers cannot hold.
- *
- * @example
- * ```ts
- * const hasher = new MinHasher(128, 1);
- * const agreement = (x: Uint32Array, y: Uint32Array) => x.filter((v, i) => v === y[i]).length / x.length;
- * agreement(hasher.signature(a), hasher.signature(b)); // ≈ jaccard(a, b)
- * ```
  */
 export class MinHasher {
   readonly numPerm: number;
@@ -27,12 +20,6 @@ export class MinHasher {
   /**
    * @param numPerm - the signature length
    * @param seed - picks the permutations; the same seed gives the same signatures
-   *
-   * @example
-   * ```ts
-   * const hasher = new MinHasher(128, 1);
-   * hasher.signature(shingleSet('hello world', 3, 0)); // Uint32Array(128)
-   * ```
    */
   constructor(numPerm: number, seed: number) {
     this.numPerm = numPerm;
@@ -48,12 +35,6 @@ export class MinHasher {
   /**
    * The signature of a non-empty shingle set (the empty set has none: all positions would be the
    * maximum, which would make every empty set look identical to the LSH).
-   *
-   * @example
-   * ```ts
-   * const sig = new MinHasher(64, 7).signature(Uint32Array.of(1, 2, 3));
-   * sig.length; // 64
-   * ```
    */
   signature(shingles: Uint32Array): Uint32Array {
     const out = new Uint32Array(this.numPerm);

@@ -18,12 +18,6 @@ const WHITESPACE = /[\s\u0085]+/gu;
  * all compare equal (the first lowering is for `ẞ`, whose upper case is itself). A second NFKC pass
  * re-composes what the case mappings decompose, which keeps the function idempotent. The steps
  * mirror Unicode's NFKC_Casefold.
- *
- * @example
- * ```ts
- * normalizeText('  Ｓtraße\u200B  IS\tclosed ') === normalizeText('STRASSE is closed'); // true
- * normalizeText('  Ｓtraße\u200B  IS\tclosed '); // 'strasse is closed'
- * ```
  */
 export function normalizeText(text: string): string {
   return text.normalize('NFKC').replace(IGNORABLE, '').toLowerCase().toUpperCase().toLowerCase().normalize('NFKC').replace(WHITESPACE, ' ').trim();

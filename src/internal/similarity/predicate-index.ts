@@ -7,31 +7,16 @@ const OWNER = 'createPredicateIndex';
 
 /**
  * The least score a numeric `similar` answer must reach when no threshold is given.
- *
- * @example
- * ```ts
- * createPredicateIndex({ similar: score, threshold: DEFAULT_PREDICATE_THRESHOLD - 0.05 });
- * ```
  */
 export const DEFAULT_PREDICATE_THRESHOLD = 0.9;
 
 /**
  * A user's similarity: true/false, or a score in [0, 1] compared with the index's threshold.
- *
- * @example
- * ```ts
- * const sameIssue: SimilarPredicate = (a, b) => a.replace(/^re: /i, '') === b.replace(/^re: /i, '');
- * ```
  */
 export type SimilarPredicate = (a: string, b: string) => boolean | number;
 
 /**
  * Options of {@link createPredicateIndex}.
- *
- * @example
- * ```ts
- * const options: PredicateIndexOptions = { similar: (a, b) => a.slice(0, 40) === b.slice(0, 40), maxEntries: 1000 };
- * ```
  */
 export interface PredicateIndexOptions {
   /** Called with the query text and a representative's text (as given, not normalized). */
@@ -46,11 +31,6 @@ export interface PredicateIndexOptions {
 
 /**
  * A representative found similar by the predicate.
- *
- * @example
- * ```ts
- * const found: PredicateMatch | undefined = index.match(text, now);
- * ```
  */
 export interface PredicateMatch {
   readonly id: number;
@@ -61,12 +41,6 @@ export interface PredicateMatch {
 /**
  * A window of representative texts compared with a user predicate by a linear scan (one call per
  * representative that is not identical after normalization; `maxEntries` bounds the work).
- *
- * @example
- * ```ts
- * const index = createPredicateIndex({ similar: (a, b) => strip(a) === strip(b), maxEntries: 500 });
- * if (index.match(text, now) === undefined) index.add(id, text, now);
- * ```
  */
 export interface PredicateIndex {
   readonly threshold: number;
@@ -78,38 +52,18 @@ export interface PredicateIndex {
    * and `accept` (if given) lets through; identical normalized texts first, without calling the
    * predicate. A predicate that throws makes `match` throw; one that returns something other than
    * a boolean or a number in [0, 1] makes it throw a TypeError.
-   *
-   * @example
-   * ```ts
-   * index.match(text, now, (id) => guard(text, texts.get(id)))?.id;
-   * ```
    */
   match(text: string, now: number, accept?: (id: number) => boolean): PredicateMatch | undefined;
   /**
    * Adds a representative under a new id, evicting the oldest if full.
-   *
-   * @example
-   * ```ts
-   * index.add(itemIndex, text, now);
-   * ```
    */
   add(id: number, text: string, now: number): void;
   /**
    * Forgets a representative; false if it was not held.
-   *
-   * @example
-   * ```ts
-   * index.remove(itemIndex);
-   * ```
    */
   remove(id: number): boolean;
   /**
    * Whether a representative with this id is held.
-   *
-   * @example
-   * ```ts
-   * index.has(itemIndex);
-   * ```
    */
   has(id: number): boolean;
 }
@@ -184,11 +138,6 @@ class LinearPredicateIndex implements PredicateIndex {
  * Creates an index that compares texts with a user's `similar(a, b)`: for custom notions of "the
  * same request" (a ticket id, a normalized subject) or an external scorer. Bad options throw a
  * TypeError or RangeError naming the option.
- *
- * @example
- * ```ts
- * const index = createPredicateIndex({ similar: (a, b) => a.split('\n')[0] === b.split('\n')[0], maxEntries: 1000 });
- * ```
  */
 export function createPredicateIndex(options: PredicateIndexOptions): PredicateIndex {
   const raw = requireObject(options, OWNER);

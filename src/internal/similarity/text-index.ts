@@ -8,11 +8,6 @@ import { RepresentativeWindow } from './window.js';
 
 /**
  * How texts are compared: `'exact'` (identical after normalization) or `'minhash'` (Jaccard).
- *
- * @example
- * ```ts
- * const method: TextSimilarityMethod = 'exact';
- * ```
  */
 export type TextSimilarityMethod = 'exact' | 'minhash';
 
@@ -23,53 +18,28 @@ export type TextSimilarityMethod = 'exact' | 'minhash';
  * text (the rest are unrelated texts that really are that alike, mostly short ones); 0.6 catches
  * 99% but one match in 20 is an unrelated text. Dropping an item wrongly loses information, sending
  * a duplicate only costs tokens: hence the higher value.
- *
- * @example
- * ```ts
- * createSimilarityIndex({ threshold: DEFAULT_THRESHOLD - 0.1 }); // catch more, merge more
- * ```
  */
 export const DEFAULT_THRESHOLD = 0.7;
 /**
  * The default shingle size, in code points. Each character edit changes up to `n` shingles, so short
  * texts need a small `n`; 2-grams are too few to tell unrelated texts apart. On the bench, 3-grams
  * keep the most planted near-duplicates for the same rate of unrelated matches.
- *
- * @example
- * ```ts
- * createSimilarityIndex({ shingleSize: DEFAULT_SHINGLE_SIZE + 2 }); // for long documents
- * ```
  */
 export const DEFAULT_SHINGLE_SIZE = 3;
 /**
  * The default MinHash signature length: with the threshold 0.7 it bands as 20 × 6, so pairs at
  * Jaccard 0.7 / 0.75 / 0.8 become candidates with probability 0.92 / 0.98 / 0.998. 64 finds about as
  * many pairs on the bench in half the hashing time but fewer of those just above the threshold.
- *
- * @example
- * ```ts
- * createSimilarityIndex({ numPerm: DEFAULT_NUM_PERM / 2 }); // faster, a little less recall
- * ```
  */
 export const DEFAULT_NUM_PERM = 128;
 /**
  * The default seed of the shingle fingerprints and MinHash permutations.
- *
- * @example
- * ```ts
- * createSimilarityIndex({ seed: DEFAULT_SEED + 1 }); // other permutations, same kind of answers
- * ```
  */
 export const DEFAULT_SEED = 1;
 /**
  * How much the LSH banding weighs missed pairs against extra candidates (see
  * {@link optimalLshParams}); candidates are verified exactly, so extra ones cost only time. With
  * datasketch's default of 0.5 the index missed about 5% of the pairs on the bench.
- *
- * @example
- * ```ts
- * optimalLshParams(DEFAULT_THRESHOLD, DEFAULT_NUM_PERM, FALSE_NEGATIVE_WEIGHT); // { bands: 20, rows: 6 }
- * ```
  */
 export const FALSE_NEGATIVE_WEIGHT = 0.9;
 
@@ -79,11 +49,6 @@ const OWNER = 'createSimilarityIndex';
 
 /**
  * Options of {@link createSimilarityIndex}.
- *
- * @example
- * ```ts
- * const options: SimilarityIndexOptions = { method: 'minhash', threshold: 0.6, maxEntries: 5000, ttlMs: 600_000 };
- * ```
  */
 export interface SimilarityIndexOptions {
   /** `'minhash'` (default) or `'exact'`. */
@@ -115,12 +80,6 @@ export interface SimilarityIndexOptions {
 
 /**
  * A representative found similar to a query.
- *
- * @example
- * ```ts
- * const found: SimilarityMatch | undefined = index.match('printer on fire', now);
- * if (found) console.log(`duplicate of item ${found.id} (${found.similarity})`);
- * ```
  */
 export interface SimilarityMatch {
   /** The representative's id, as given to `add`. */
@@ -131,11 +90,6 @@ export interface SimilarityMatch {
 
 /**
  * What an index holds, counted from its structures (all zero once every representative is gone).
- *
- * @example
- * ```ts
- * const { representatives, buckets } = index.stats();
- * ```
  */
 export interface SimilarityIndexStats {
   representatives: number;
@@ -154,12 +108,6 @@ export interface SimilarityIndexStats {
 /**
  * A text prepared once by {@link SimilarityIndex.prepare} for `match` and then `add`: normalized at
  * once; shingles and band keys computed on first need and kept.
- *
- * @example
- * ```ts
- * const prepared = index.prepare(text);
- * if (index.match(prepared, now) === undefined) index.add(id, prepared, now);
- * ```
  */
 export class PreparedText {
   /** The normalized text (see `normalizeText`). */
@@ -182,13 +130,6 @@ export class PreparedText {
  * A window of representative texts to compare new texts against. Only representatives are ever
  * compared with: an item that matched is not added, so matches never chain (A ~ B and B ~ C does not
  * make C match A). Synchronous and deterministic for a seed.
- *
- * @example
- * ```ts
- * const index = createSimilarityIndex({ maxEntries: 1000 });
- * index.add(0, 'My order #1234 has not arrived', 0);
- * index.match('my order #1234 has not arived', 10); // { id: 0, similarity: 0.8965... }
- * ```
  */
 export interface SimilarityIndex {
   readonly method: TextSimilarityMethod;
@@ -203,11 +144,6 @@ export interface SimilarityIndex {
   readonly size: number;
   /**
    * Normalizes a text once for a `match` and an `add` of this index.
-   *
-   * @example
-   * ```ts
-   * const prepared = index.prepare(text);
-   * ```
    */
   prepare(text: string): PreparedText;
   /**
@@ -219,58 +155,27 @@ export interface SimilarityIndex {
    * With `accept`, a representative it refuses (a guard's veto, a failed outcome) is skipped and the
    * search goes on to the next best one, so a refused candidate never hides an acceptable one.
    * `accept` is called in that order and must not change the index.
-   *
-   * @example
-   * ```ts
-   * index.match('Printer is on fire!!', Date.now())?.id;
-   * index.match(prepared, now, (id) => guard(text, textOf(id)))?.id;
-   * ```
    */
   match(text: string | PreparedText, now: number, accept?: (id: number) => boolean): SimilarityMatch | undefined;
   /**
    * Every representative at or above the threshold, by decreasing similarity, then increasing id.
-   *
-   * @example
-   * ```ts
-   * index.matches('printer on fire', now).map((m) => m.id);
-   * ```
    */
   matches(text: string | PreparedText, now: number): SimilarityMatch[];
   /**
    * Adds a representative under a new id (a RangeError if the id is held), evicting the oldest one
    * first if the window is full.
-   *
-   * @example
-   * ```ts
-   * index.add(itemIndex, text, now);
-   * ```
    */
   add(id: number, text: string | PreparedText, now: number): void;
   /**
    * Forgets a representative (say, its request failed); false if it was not held.
-   *
-   * @example
-   * ```ts
-   * index.remove(itemIndex);
-   * ```
    */
   remove(id: number): boolean;
   /**
    * Whether a representative with this id is held (as of the last time passed in).
-   *
-   * @example
-   * ```ts
-   * index.has(itemIndex);
-   * ```
    */
   has(id: number): boolean;
   /**
    * Counts taken from the index's structures.
-   *
-   * @example
-   * ```ts
-   * index.stats().buckets;
-   * ```
    */
   stats(): SimilarityIndexStats;
 }
@@ -500,14 +405,6 @@ class TextIndex implements SimilarityIndex {
  * texts, matched by identical normalized text (`'exact'`) or by the Jaccard similarity of character
  * shingle sets found through MinHash LSH and verified exactly (`'minhash'`, the default). Bad options
  * throw a TypeError or RangeError naming the option.
- *
- * @example
- * ```ts
- * const index = createSimilarityIndex({ threshold: 0.6, maxEntries: 5000, ttlMs: 10 * 60_000 });
- * const prepared = index.prepare(ticket.body);
- * const duplicateOf = index.match(prepared, now);
- * if (duplicateOf === undefined) index.add(ticketIndex, prepared, now);
- * ```
  */
 export function createSimilarityIndex(options: SimilarityIndexOptions = {}): SimilarityIndex {
   return new TextIndex(resolveOptions(options));

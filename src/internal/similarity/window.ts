@@ -6,11 +6,6 @@
 
 /**
  * What the window needs of an entry.
- *
- * @example
- * ```ts
- * const entry: WindowEntry = { id: 7, addedAt: window.advance(now) };
- * ```
  */
 export interface WindowEntry {
   readonly id: number;
@@ -27,12 +22,6 @@ export interface WindowEntry {
  * `Map` entries as holes that iteration walks over, so finding the oldest of a `Map` after many
  * evictions costs O(window) (measured: 4 µs an eviction at 10,000). An entry removed out of order is
  * only dropped from the id map; the queue skips it later and is rebuilt once mostly stale.
- *
- * @example
- * ```ts
- * const window = new RepresentativeWindow<Entry>(1000, 60_000, (gone) => unindex(gone), 'myIndex');
- * window.admit({ ...entry, addedAt: window.advance(now) });
- * ```
  */
 export class RepresentativeWindow<E extends WindowEntry> {
   readonly maxEntries: number;
@@ -48,11 +37,6 @@ export class RepresentativeWindow<E extends WindowEntry> {
    * @param onEvict - called for each entry leaving the window (evicted, expired or removed) so the
    *   owner can drop it from its lookup structures
    * @param owner - names the index in error messages
-   *
-   * @example
-   * ```ts
-   * const window = new RepresentativeWindow<Entry>(1000, 60_000, (entry) => unindex(entry), 'createSimilarityIndex');
-   * ```
    */
   constructor(maxEntries: number, ttlMs: number | undefined, onEvict: (entry: E) => void, owner: string) {
     this.maxEntries = maxEntries;
@@ -65,11 +49,6 @@ export class RepresentativeWindow<E extends WindowEntry> {
    * Moves the clock to `now` and evicts what has expired; returns the time to use. A `now` earlier
    * than one seen before is taken as the latest seen (a clock that steps back never revives
    * expired representatives nor breaks the time order of the window).
-   *
-   * @example
-   * ```ts
-   * const t = window.advance(scheduler.now());
-   * ```
    */
   advance(now: number): number {
     if (typeof now !== 'number' || !Number.isFinite(now)) throw new TypeError(`${this.owner}: now: expected a finite number, got ${String(now)}`);
@@ -84,11 +63,6 @@ export class RepresentativeWindow<E extends WindowEntry> {
   /**
    * Adds an entry (its `addedAt` must come from {@link RepresentativeWindow.advance}), first evicting
    * the oldest entries while the window is full. Throws if the id is already held.
-   *
-   * @example
-   * ```ts
-   * window.admit({ id: 7, addedAt: window.advance(now) });
-   * ```
    */
   admit(entry: E): void {
     if (this.entries.has(entry.id)) throw new RangeError(`${this.owner}: add: id ${entry.id} is already a representative`);
@@ -99,11 +73,6 @@ export class RepresentativeWindow<E extends WindowEntry> {
 
   /**
    * Removes the entry with this id; returns it, or undefined if it was not held.
-   *
-   * @example
-   * ```ts
-   * window.remove(7);
-   * ```
    */
   remove(id: number): E | undefined {
     const entry = this.entries.get(id);
@@ -113,11 +82,6 @@ export class RepresentativeWindow<E extends WindowEntry> {
 
   /**
    * The entry with this id, if held.
-   *
-   * @example
-   * ```ts
-   * window.get(7)?.addedAt;
-   * ```
    */
   get(id: number): E | undefined {
     return this.entries.get(id);
@@ -130,11 +94,6 @@ export class RepresentativeWindow<E extends WindowEntry> {
 
   /**
    * The entries, oldest first.
-   *
-   * @example
-   * ```ts
-   * for (const entry of window.values()) scan(entry);
-   * ```
    */
   *values(): IterableIterator<E> {
     for (let i = this.head; i < this.queue.length; i++) {
