@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -122,5 +122,20 @@ describe.skipIf(!PROMETHEUS)(PROMETHEUS ? 'tokenbatch metrics in a real Promethe
     console.log(`token rate: run ${expected.toFixed(1)} tokens/s, Prometheus ${rate!.toFixed(1)} tokens/s`);
     expect(rate! / expected).toBeGreaterThan(0.75);
     expect(rate! / expected).toBeLessThan(1.25);
+  });
+
+  it('every query of docs/prometheus.md and of the Grafana dashboard is valid PromQL and finds data', async () => {
+    const markdown = await readFile(join(root, 'docs/prometheus.md'), 'utf8');
+    const documented = [...markdown.matchAll(/```promql\n([\s\S]*?)```/g)].flatMap((block) => block[1]!.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#')));
+    const dashboard = JSON.parse(await readFile(join(root, 'docs/grafana-dashboard.json'), 'utf8')) as { panels: { targets: { expr: string }[] }[] };
+    const panels = dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr.replaceAll('$__rate_interval', '1m')));
+    expect(documented.length).toBeGreaterThan(8);
+    expect(panels.length).toBeGreaterThan(10);
+    const empty: string[] = [];
+    for (const promql of [...documented, ...panels]) {
+      // 429s and rate-limiter waits may not have happened in this run: those series may be absent.
+      if ((await query(promql, run.endedAt)).length === 0 && !/RateLimitError|rate_limit_waits/.test(promql)) empty.push(promql);
+    }
+    expect(empty).toEqual([]);
   });
 });
