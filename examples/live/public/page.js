@@ -1,6 +1,6 @@
 // The live page: charts tokenbatch's ChainStats snapshots and lists the ordered results, both read
 // from the server-sent events at /events. uPlot is loaded by index.html (served from node_modules).
-/* global uPlot, document, window, requestAnimationFrame, EventSource */
+/* global uPlot, document, window, location, requestAnimationFrame, EventSource */
 const $ = (id) => document.getElementById(id);
 const MAX_RESULTS = 500;
 const state = { snapshots: 0, results: [], done: false, total: undefined };
@@ -111,6 +111,8 @@ const events = new EventSource('/events');
 events.addEventListener('open', () => ($('state').textContent = state.done ? 'done' : 'live'));
 events.addEventListener('error', () => ($('state').textContent = state.done ? 'done (server stopped)' : 'disconnected'));
 events.addEventListener('meta', (event) => {
+  // A reconnect replays the whole history: start over rather than draw it twice.
+  if (state.snapshots > 0 || state.results.length > 0) return location.reload();
   const meta = JSON.parse(event.data);
   state.total = meta.total;
   $('title').textContent = meta.title;
