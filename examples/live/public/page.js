@@ -18,7 +18,7 @@ function chart(id, series, extra = {}) {
       width: element.clientWidth,
       height: element.clientHeight - 30,
       scales: { x: { time: false } },
-      axes: [{ label: extra.xLabel ?? 'seconds' }, { size: 55 }],
+      axes: [{ label: extra.xLabel ?? 'seconds' }, { size: 55, values: (_, ticks) => ticks.map((tick) => (Math.abs(tick) >= 10_000 ? `${tick / 1000}k` : tick)) }],
       series: [{ label: extra.xLabel ?? 's' }, ...series],
       legend: { live: false },
       cursor: { show: false },
