@@ -156,7 +156,8 @@ export function livePage<T, R>(options: LivePageOptions<T> = {}): MonoTypeOperat
         stop();
         server.stats(stats.snapshot());
         server.done();
-        if (keep) console.log('the live page stays up: Ctrl-C to stop');
+        // After the job's own last lines (its complete handler runs next).
+        if (keep) setTimeout(() => console.log('the live page stays up: Ctrl-C to stop'), 0);
         else close();
       };
       const subscription = source.subscribe({

@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EventSourceParserStream, type EventSourceMessage } from 'eventsource-parser/stream';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -30,10 +31,10 @@ declare global {
 }
 
 /** Starts the demo with its page kept up after the job, and resolves the page's URL. */
-function startDemo(): { child: ChildProcess; url: Promise<string> } {
+function startDemo(items = ITEMS): { child: ChildProcess; url: Promise<string> } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'examples/demo.ts'], {
     cwd: root,
-    env: { ...process.env, CI: 'true', DEMO_ITEMS: String(ITEMS), TOKENBATCH_LIVE_KEEP: '1' },
+    env: { ...process.env, CI: 'true', DEMO_ITEMS: String(items), TOKENBATCH_LIVE_KEEP: '1' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = new Promise<string>((resolve, reject) => {
@@ -47,6 +48,34 @@ function startDemo(): { child: ChildProcess; url: Promise<string> } {
   });
   return { child, url };
 }
+
+// The stream the page reads, without a browser: what any client of the page gets.
+describe('the live page’s event stream', () => {
+  it('sends the meta, ChainStats snapshots and every result in input order, then done', async () => {
+    const items = 60;
+    const { child, url } = startDemo(items);
+    try {
+      const response = await fetch(`${await url}events`);
+      expect(response.headers.get('content-type')).toBe('text/event-stream');
+      const events: EventSourceMessage[] = [];
+      for await (const event of response.body!.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream())) {
+        events.push(event);
+        if (event.event === 'done') break;
+      }
+      const data = (name: string) => events.filter((event) => event.event === name).map((event) => JSON.parse(event.data) as Record<string, unknown>);
+      expect(data('meta')).toEqual([{ title: 'support tickets (simulated model)', total: items }]);
+      expect(data('result').map((result) => result.index)).toEqual(Array.from({ length: items }, (_, i) => i));
+      const snapshots = data('stats');
+      expect(snapshots.length).toBeGreaterThan(1);
+      const last = snapshots.at(-1)!;
+      expect(Object.keys(last).sort()).toEqual(['at', 'batches', 'calls', 'cost', 'elapsedMs', 'eta', 'items', 'latency', 'throughput', 'tokens', 'wait']);
+      expect(last.items).toMatchObject({ done: items, inFlight: 0 });
+      expect((last.batches as { closed: number }).closed).toBeGreaterThan(0);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  }, 60_000);
+});
 
 describe.skipIf(!hasChromium)(hasChromium ? 'the live page of npm start (headless Chromium)' : `the live page (skipped: ${CHROMIUM} not found)`, () => {
   let context: BrowserContext;
