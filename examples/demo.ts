@@ -2,7 +2,7 @@
  * The main job (`npm start`): a live feed of support tickets, with bursts, near-duplicates and
  * long-tailed lengths, through the whole tokenbatch chain into the embedded simulated model, in real
  * time. Ordered results stream as they complete, a status line shows the rates, and a summary table
- * ends the run. No key, no server. `DEMO_ITEMS` sets the feed's length (default 600, about 30 s).
+ * ends the run; the live page (examples/live) charts it at the URL printed first. No key, no server to install. `DEMO_ITEMS` sets the feed's length (default 600, about 30 s).
  */
 import { Observable } from 'rxjs';
 import {
@@ -14,6 +14,7 @@ import {
   splitOnOverflow,
   type Outcome,
 } from 'tokenbatch';
+import { livePage } from './live/server.js';
 
 const TOTAL = Number(process.env.DEMO_ITEMS ?? 600);
 const PROMPT_TOKENS = 120; // the system prompt a real classifier would send with every call
@@ -158,6 +159,8 @@ feed()
       { concurrency: 6, retry: { maxAttempts: 4, baseDelayMs: 200 }, timeoutMs: 10_000, rateLimit: { requestsPerMinute: 600, tokensPerMinute: 400_000 } },
     ),
     orderedResults(),
+    // The live page (examples/live): charts of the chain's stats and the ordered results, at the printed URL.
+    livePage<Ticket, string>({ total: TOTAL, title: 'support tickets (simulated model)', label: (ticket) => ticket.body, shim: { concurrency: 6, usdPerMillionTokens: 0.15 } }),
   )
   .subscribe({
     next: print,
