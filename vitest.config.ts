@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
  * CI runs both. A file named here still runs when named on the command line
  * (`npx vitest run test/examples.test.ts`).
  */
-export const SLOW_TESTS = ['test/bench*.test.ts', 'test/examples.test.ts', 'test/**/*.slow.test.ts'];
+export const SLOW_TESTS = ['test/bench*.test.ts', 'test/examples.test.ts', 'test/examples/**/*.test.ts', 'test/**/*.slow.test.ts'];
 
 export default defineConfig({
   // Examples and README snippets import 'tokenbatch' as users do; here that means the sources.
