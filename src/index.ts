@@ -17,7 +17,7 @@ export { isRetryable, type RetryOptions } from './internal/retry.js';
 export type { ChunkOptions } from './internal/splitting.js';
 export type { TelemetryOptions } from './internal/telemetry.js';
 export { isDuplicate, isFailure, isOk } from './outcomes.js';
-export { getTokenizer, resolveTokenizer, utf8Length } from './tokens/tokenizers.js';
+export { getTokenizer, preloadTokenizer, resolveTokenizer, utf8Length } from './tokens/tokenizers.js';
 export * from './backends/simulated.js';
 export type {
   Batch,

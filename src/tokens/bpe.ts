@@ -1,0 +1,222 @@
+import { encodeUtf8, hashBytes, isValidUtf8, type RankTable } from './rank-table.js';
+
+const NONE = 0x7fffffff;
+/** Pieces up to this many bytes merge by scanning for the lowest pair; longer ones through a heap. */
+const SCAN_LIMIT = 48;
+const PAIR_CACHE_MASK = (1 << 16) - 1;
+
+/**
+ * Counts the tokens of one pre-tokenizer piece by byte-pair merging, exactly as gpt-tokenizer's
+ * BytePairEncodingCore (lowest rank first, leftmost on ties), without building token arrays or
+ * strings. Short pieces merge by scanning; long ones through a heap, so a long piece costs
+ * O(n log n) instead of O(n^2).
+ */
+export class PieceCounter {
+  readonly #table: RankTable;
+  #bytes = new Uint8Array(1024);
+  // Scratch for the scanning merge: part starts, part hashes, pair ranks.
+  readonly #starts = new Int32Array(SCAN_LIMIT + 1);
+  readonly #ranks = new Int32Array(SCAN_LIMIT + 1);
+  readonly #pairs = new Int32Array(SCAN_LIMIT + 1);
+  // A direct-mapped cache of merges: (left rank, right rank) -> merged rank or NONE.
+  readonly #pairKeys = new Float64Array(PAIR_CACHE_MASK + 1).fill(-1);
+  readonly #pairValues = new Int32Array(PAIR_CACHE_MASK + 1);
+  /** Whether the current piece holds a U+FEFF (whose bytes gpt-tokenizer's lookups treat specially). */
+  #bom = false;
+
+  constructor(table: RankTable) {
+    this.#table = table;
+  }
+
+  /** The token count of `text[start, end)`, a piece the pre-tokenizer produced. */
+  count(text: string, start: number, end: number): number {
+    const chars = end - start;
+    if (chars === 1 && text.charCodeAt(start) < 0x80) return 1;
+    if (this.#bytes.length < chars * 3) this.#bytes = new Uint8Array(Math.max(chars * 3, this.#bytes.length * 2));
+    const bytes = this.#bytes;
+    let lone = false;
+    let bom = false;
+    for (let i = start; i < end; i++) {
+      const code = text.charCodeAt(i);
+      if (code < 0xd800) continue;
+      if (code === 0xfeff) bom = true;
+      else if (code < 0xe000) {
+        if (code < 0xdc00 && i + 1 < end) {
+          const next = text.charCodeAt(i + 1);
+          if (next >= 0xdc00 && next < 0xe000) {
+            i++;
+            continue;
+          }
+        }
+        lone = true;
+      }
+    }
+    const length = encodeUtf8(text, start, end, bytes, 0);
+    // The whole piece is looked up by its text first: a text with a lone surrogate is never a token.
+    if (!lone && length <= this.#table.maxLength && this.#table.find(bytes, 0, length, hashBytes(bytes, 0, length)) >= 0) return 1;
+    this.#bom = bom;
+    return length <= SCAN_LIMIT ? this.#scanMerge(length) : this.#heapMerge(length);
+  }
+
+  /** The rank of the bytes [start, end) as gpt-tokenizer finds it, given their hash; NONE when absent. */
+  #rank(start: number, end: number, hash: number): number {
+    const table = this.#table;
+    const bytes = this.#bytes;
+    if (this.#bom && bytes[start] === 0xef && bytes[start + 1] === 0xbb && bytes[start + 2] === 0xbf && isValidUtf8(bytes, start, end)) {
+      // gpt-tokenizer decodes valid UTF-8 to text to look it up, and the decoder drops a leading BOM.
+      if (end - start === 3) return NONE;
+      const rank = table.find(bytes, start + 3, end, hashBytes(bytes, start + 3, end));
+      return rank < 0 ? NONE : rank;
+    }
+    if (end - start > table.maxLength) return NONE;
+    const rank = table.find(bytes, start, end, hash);
+    return rank < 0 ? NONE : rank;
+  }
+
+  /** The rank of parts (rank `left`, bytes [start, middle)) and (rank `right`, bytes [middle, end)) merged. */
+  #pair(left: number, right: number, start: number, end: number): number {
+    if (end - start > this.#table.maxLength && !this.#bom) return NONE;
+    // A part's rank stands for its bytes except after gpt-tokenizer's BOM quirk: then skip the cache.
+    if (this.#bom) return this.#rank(start, end, hashBytes(this.#bytes, start, end));
+    const key = left * 262144 + right;
+    let slot = (Math.imul(left, 0x9e3779b1) ^ right) | 0;
+    slot = (slot ^ (slot >>> 15)) & PAIR_CACHE_MASK;
+    if (this.#pairKeys[slot] === key) return this.#pairValues[slot] as number;
+    const rank = this.#rank(start, end, hashBytes(this.#bytes, start, end));
+    this.#pairKeys[slot] = key;
+    this.#pairValues[slot] = rank;
+    return rank;
+  }
+
+  #scanMerge(length: number): number {
+    const bytes = this.#bytes;
+    const starts = this.#starts;
+    const ranks = this.#ranks;
+    const pairs = this.#pairs;
+    const byteRanks = this.#table.byteRanks;
+    const bytePairs = this.#table.bytePairs;
+    for (let i = 0; i < length; i++) {
+      starts[i] = i;
+      ranks[i] = byteRanks[bytes[i] as number] as number;
+    }
+    starts[length] = length;
+    for (let i = 0; i < length - 1; i++) pairs[i] = bytePairs[((bytes[i] as number) << 8) | (bytes[i + 1] as number)] as number;
+    let parts = length;
+    while (parts > 1) {
+      let lowest = NONE;
+      let at = -1;
+      for (let i = 0; i < parts - 1; i++) {
+        const rank = pairs[i] as number;
+        if (rank < lowest) {
+          lowest = rank;
+          at = i;
+        }
+      }
+      if (at < 0) break;
+      ranks[at] = lowest;
+      for (let i = at + 1; i < parts; i++) starts[i] = starts[i + 1] as number;
+      for (let i = at + 1; i < parts - 1; i++) {
+        ranks[i] = ranks[i + 1] as number;
+        pairs[i] = pairs[i + 1] as number;
+      }
+      parts--;
+      if (at < parts - 1) pairs[at] = this.#pair(lowest, ranks[at + 1] as number, starts[at] as number, starts[at + 2] as number);
+      if (at > 0) pairs[at - 1] = this.#pair(ranks[at - 1] as number, lowest, starts[at - 1] as number, starts[at + 1] as number);
+    }
+    return parts;
+  }
+
+  // Scratch for the heap merge, grown as needed.
+  #next = new Int32Array(0);
+  #prev = new Int32Array(0);
+  #partRank = new Int32Array(0);
+  #pairRankAt = new Int32Array(0);
+  #heap = new Float64Array(0);
+
+  #heapMerge(length: number): number {
+    if (this.#next.length < length + 1) {
+      const size = Math.max(length + 1, this.#next.length * 2);
+      this.#next = new Int32Array(size);
+      this.#prev = new Int32Array(size);
+      this.#partRank = new Int32Array(size);
+      this.#pairRankAt = new Int32Array(size);
+      // Stale entries stay in the heap: n - 1 pairs at first, at most two more per merge.
+      this.#heap = new Float64Array(3 * size);
+    }
+    const bytes = this.#bytes;
+    const next = this.#next;
+    const prev = this.#prev;
+    const partRank = this.#partRank;
+    const byteRanks = this.#table.byteRanks;
+    const pairRankAt = this.#pairRankAt;
+    const heap = this.#heap;
+    // Parts are named by their first byte; a merged-away part has prev -2.
+    for (let i = 0; i < length; i++) {
+      next[i] = i + 1;
+      prev[i] = i - 1;
+      partRank[i] = byteRanks[bytes[i] as number] as number;
+    }
+    let size = 0;
+    const push = (key: number): void => {
+      let at = size++;
+      while (at > 0) {
+        const parent = (at - 1) >> 1;
+        if ((heap[parent] as number) <= key) break;
+        heap[at] = heap[parent] as number;
+        at = parent;
+      }
+      heap[at] = key;
+    };
+    const pop = (): number => {
+      const top = heap[0] as number;
+      const last = heap[--size] as number;
+      let at = 0;
+      for (;;) {
+        let child = 2 * at + 1;
+        if (child >= size) break;
+        if (child + 1 < size && (heap[child + 1] as number) < (heap[child] as number)) child++;
+        if ((heap[child] as number) >= last) break;
+        heap[at] = heap[child] as number;
+        at = child;
+      }
+      heap[at] = last;
+      return top;
+    };
+    // A pair's key orders by rank, then by position: the leftmost of equal ranks merges first.
+    const rankPair = (start: number): number => {
+      const middle = next[start] as number;
+      if (middle >= length) return NONE;
+      return this.#pair(partRank[start] as number, partRank[middle] as number, start, next[middle] as number);
+    };
+    for (let i = 0; i < length - 1; i++) {
+      const rank = rankPair(i);
+      pairRankAt[i] = rank;
+      if (rank !== NONE) push(rank * 4294967296 + i);
+    }
+    pairRankAt[length - 1] = NONE;
+    let parts = length;
+    while (size > 0) {
+      const key = pop();
+      const start = key % 4294967296;
+      const rank = (key - start) / 4294967296;
+      if (prev[start] === -2 || pairRankAt[start] !== rank) continue; // stale
+      const middle = next[start] as number;
+      const end = next[middle] as number;
+      partRank[start] = rank;
+      next[start] = end;
+      if (end < length) prev[end] = start;
+      prev[middle] = -2;
+      parts--;
+      const after = rankPair(start);
+      pairRankAt[start] = after;
+      if (after !== NONE) push(after * 4294967296 + start);
+      const before = prev[start] as number;
+      if (before >= 0) {
+        const rankBefore = rankPair(before);
+        pairRankAt[before] = rankBefore;
+        if (rankBefore !== NONE) push(rankBefore * 4294967296 + before);
+      }
+    }
+    return parts;
+  }
+}
