@@ -1,9 +1,71 @@
-import { encodeUtf8, hashBytes, isValidUtf8, type RankTable } from './rank-table.js';
+import { HASH_MULTIPLIER, hashBytes, isValidUtf8, type RankTable } from './rank-table.js';
 
 const NONE = 0x7fffffff;
 /** Pieces up to this many bytes merge by scanning for the lowest pair; longer ones through a heap. */
 const SCAN_LIMIT = 48;
 const PAIR_CACHE_MASK = (1 << 16) - 1;
+/** Pieces up to this many bytes have their counts remembered. */
+const MEMO_PIECE_BYTES = 64;
+const MEMO_ENTRIES = 1 << 14;
+const MEMO_BYTES = 1 << 19;
+
+/**
+ * A bounded memo of piece counts keyed by bytes: an open-addressing table over a byte buffer,
+ * emptied at once when full (16,384 pieces or 512 KB), so its memory is fixed.
+ */
+class PieceMemo {
+  readonly #slots = new Int32Array(MEMO_ENTRIES * 2).fill(-1);
+  readonly #hashes = new Int32Array(MEMO_ENTRIES);
+  readonly #offsets = new Int32Array(MEMO_ENTRIES);
+  readonly #lengths = new Int32Array(MEMO_ENTRIES);
+  readonly #counts = new Int32Array(MEMO_ENTRIES);
+  readonly #bytes = new Uint8Array(MEMO_BYTES);
+  #entries = 0;
+  #used = 0;
+
+  #slotOf(hash: number): number {
+    const h = Math.imul(hash ^ (hash >>> 15), 0x2c1b3c6d);
+    return (h ^ (h >>> 13)) & (MEMO_ENTRIES * 2 - 1);
+  }
+
+  /** The remembered count of bytes[0, length), or -1. */
+  find(bytes: Uint8Array, length: number, hash: number): number {
+    const mask = MEMO_ENTRIES * 2 - 1;
+    for (let slot = this.#slotOf(hash); ; slot = (slot + 1) & mask) {
+      const entry = this.#slots[slot] as number;
+      if (entry < 0) return -1;
+      if (this.#hashes[entry] !== hash || this.#lengths[entry] !== length) continue;
+      const offset = this.#offsets[entry] as number;
+      let same = true;
+      for (let i = 0; i < length; i++) {
+        if (this.#bytes[offset + i] !== bytes[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.#counts[entry] as number;
+    }
+  }
+
+  add(bytes: Uint8Array, length: number, hash: number, count: number): void {
+    if (this.#entries >= MEMO_ENTRIES || this.#used + length > MEMO_BYTES) {
+      this.#slots.fill(-1);
+      this.#entries = 0;
+      this.#used = 0;
+    }
+    const entry = this.#entries++;
+    this.#hashes[entry] = hash;
+    this.#offsets[entry] = this.#used;
+    this.#lengths[entry] = length;
+    this.#counts[entry] = count;
+    this.#bytes.set(bytes.subarray(0, length), this.#used);
+    this.#used += length;
+    const mask = MEMO_ENTRIES * 2 - 1;
+    let slot = this.#slotOf(hash);
+    while (this.#slots[slot] !== -1) slot = (slot + 1) & mask;
+    this.#slots[slot] = entry;
+  }
+}
 
 /**
  * Counts the tokens of one pre-tokenizer piece by byte-pair merging, exactly as gpt-tokenizer's
@@ -21,6 +83,8 @@ export class PieceCounter {
   // A direct-mapped cache of merges: (left rank, right rank) -> merged rank or NONE.
   readonly #pairKeys = new Float64Array(PAIR_CACHE_MASK + 1).fill(-1);
   readonly #pairValues = new Int32Array(PAIR_CACHE_MASK + 1);
+  /** Counts of recent pieces that are not single tokens: words repeat, and merging is the expensive part. */
+  readonly #memo = new PieceMemo();
   /** Whether the current piece holds a U+FEFF (whose bytes gpt-tokenizer's lookups treat specially). */
   #bom = false;
 
@@ -34,28 +98,69 @@ export class PieceCounter {
     if (chars === 1 && text.charCodeAt(start) < 0x80) return 1;
     if (this.#bytes.length < chars * 3) this.#bytes = new Uint8Array(Math.max(chars * 3, this.#bytes.length * 2));
     const bytes = this.#bytes;
+    // One pass: UTF-8 bytes (lone surrogates as U+FFFD, as TextEncoder writes them) and their hash.
+    let hash = 0;
+    let at = 0;
     let lone = false;
     let bom = false;
     for (let i = start; i < end; i++) {
-      const code = text.charCodeAt(i);
-      if (code < 0xd800) continue;
-      if (code === 0xfeff) bom = true;
-      else if (code < 0xe000) {
-        if (code < 0xdc00 && i + 1 < end) {
-          const next = text.charCodeAt(i + 1);
-          if (next >= 0xdc00 && next < 0xe000) {
-            i++;
-            continue;
-          }
-        }
-        lone = true;
+      let code = text.charCodeAt(i);
+      if (code < 0x80) {
+        bytes[at++] = code;
+        hash = (Math.imul(hash, HASH_MULTIPLIER) + code) | 0;
+        continue;
       }
+      if (code < 0x800) {
+        const first = 0xc0 | (code >> 6);
+        const second = 0x80 | (code & 0x3f);
+        bytes[at++] = first;
+        bytes[at++] = second;
+        hash = (Math.imul((Math.imul(hash, HASH_MULTIPLIER) + first) | 0, HASH_MULTIPLIER) + second) | 0;
+        continue;
+      }
+      if (code >= 0xd800 && code < 0xe000) {
+        const next = i + 1 < end ? text.charCodeAt(i + 1) : 0;
+        if (code < 0xdc00 && next >= 0xdc00 && next < 0xe000) {
+          code = 0x10000 + ((code - 0xd800) << 10) + (next - 0xdc00);
+          i++;
+          const b0 = 0xf0 | (code >> 18);
+          const b1 = 0x80 | ((code >> 12) & 0x3f);
+          const b2 = 0x80 | ((code >> 6) & 0x3f);
+          const b3 = 0x80 | (code & 0x3f);
+          bytes[at++] = b0;
+          bytes[at++] = b1;
+          bytes[at++] = b2;
+          bytes[at++] = b3;
+          hash = (Math.imul(hash, HASH_MULTIPLIER) + b0) | 0;
+          hash = (Math.imul(hash, HASH_MULTIPLIER) + b1) | 0;
+          hash = (Math.imul(hash, HASH_MULTIPLIER) + b2) | 0;
+          hash = (Math.imul(hash, HASH_MULTIPLIER) + b3) | 0;
+          continue;
+        }
+        code = 0xfffd;
+        lone = true;
+      } else if (code === 0xfeff) bom = true;
+      const b0 = 0xe0 | (code >> 12);
+      const b1 = 0x80 | ((code >> 6) & 0x3f);
+      const b2 = 0x80 | (code & 0x3f);
+      bytes[at++] = b0;
+      bytes[at++] = b1;
+      bytes[at++] = b2;
+      hash = (Math.imul(hash, HASH_MULTIPLIER) + b0) | 0;
+      hash = (Math.imul(hash, HASH_MULTIPLIER) + b1) | 0;
+      hash = (Math.imul(hash, HASH_MULTIPLIER) + b2) | 0;
     }
-    const length = encodeUtf8(text, start, end, bytes, 0);
     // The whole piece is looked up by its text first: a text with a lone surrogate is never a token.
-    if (!lone && length <= this.#table.maxLength && this.#table.find(bytes, 0, length, hashBytes(bytes, 0, length)) >= 0) return 1;
+    if (!lone && at <= this.#table.maxLength && this.#table.find(bytes, 0, at, hash) >= 0) return 1;
+    const memoized = at <= MEMO_PIECE_BYTES;
+    if (memoized) {
+      const known = this.#memo.find(bytes, at, hash);
+      if (known >= 0) return known;
+    }
     this.#bom = bom;
-    return length <= SCAN_LIMIT ? this.#scanMerge(length) : this.#heapMerge(length);
+    const count = at <= SCAN_LIMIT ? this.#scanMerge(at) : this.#heapMerge(at);
+    if (memoized) this.#memo.add(bytes, at, hash, count);
+    return count;
   }
 
   /** The rank of the bytes [start, end) as gpt-tokenizer finds it, given their hash; NONE when absent. */

@@ -1,6 +1,9 @@
 import { PieceCounter } from './bpe.js';
 import type { RankTable } from './rank-table.js';
 
+/** Where the pre-tokenizer piece that starts at `start` (< text.length) ends. */
+export type PieceEnd = (text: string, start: number) => number;
+
 /**
  * Exact token counts for one encoding: the encoding's pre-tokenizer cuts the text into pieces, and
  * each piece is counted by byte-pair merging ({@link PieceCounter}). Counts equal gpt-tokenizer's
@@ -8,38 +11,39 @@ import type { RankTable } from './rank-table.js';
  */
 export class ExactCounter {
   readonly #pieces: PieceCounter;
-  readonly #split: RegExp;
+  readonly #pieceEnd: PieceEnd;
 
-  constructor(table: RankTable, split: RegExp) {
+  constructor(table: RankTable, pieceEnd: PieceEnd) {
     this.#pieces = new PieceCounter(table);
-    // A private copy: the pattern is stateful (lastIndex) and gpt-tokenizer's own is shared.
-    this.#split = new RegExp(split.source, split.flags.includes('g') ? split.flags : `${split.flags}g`);
+    this.#pieceEnd = pieceEnd;
   }
 
   /** The token count of `text`. */
   count(text: string): number {
-    const split = this.#split;
+    const pieceEnd = this.#pieceEnd;
     const pieces = this.#pieces;
-    split.lastIndex = 0;
+    const length = text.length;
     let total = 0;
-    let match: RegExpExecArray | null;
-    while ((match = split.exec(text)) !== null) total += pieces.count(text, match.index, split.lastIndex);
+    for (let start = 0; start < length; ) {
+      const end = pieceEnd(text, start);
+      total += pieces.count(text, start, end);
+      start = end;
+    }
     return total;
   }
 
   /**
    * Walks the pieces of `text` from `from` (a piece boundary), calling `visit(end, tokens)` for each
-   * until it returns false or `until` code units are passed. Returns where the walk stopped.
+   * until it returns false or the walk passes `until`. Returns where the walk stopped.
    */
   walk(text: string, from: number, until: number, visit: (end: number, tokens: number) => boolean): number {
-    const split = this.#split;
+    const pieceEnd = this.#pieceEnd;
     const pieces = this.#pieces;
-    split.lastIndex = from;
+    const length = text.length;
     let at = from;
-    let match: RegExpExecArray | null;
-    while (at < until && (match = split.exec(text)) !== null) {
-      const end = split.lastIndex;
-      const tokens = pieces.count(text, match.index, end);
+    while (at < until && at < length) {
+      const end = pieceEnd(text, at);
+      const tokens = pieces.count(text, at, end);
       at = end;
       if (!visit(end, tokens)) break;
     }

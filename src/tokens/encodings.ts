@@ -1,14 +1,15 @@
-import { CL100K_TOKEN_SPLIT_REGEX, O200K_TOKEN_SPLIT_REGEX } from 'gpt-tokenizer/encodingParams/constants';
 import type { EncodingName } from '../types.js';
+import type { PieceEnd } from './counter.js';
+import { cl100kPieceEnd, o200kPieceEnd } from './pretokenize.js';
 import type { RawRanks } from './rank-table.js';
 
 /** The encodings tokenbatch counts exactly. */
 export const ENCODINGS: readonly EncodingName[] = ['o200k_base', 'cl100k_base'];
 
-/** Each encoding's pre-tokenizer pattern, as gpt-tokenizer defines it. */
-export const SPLIT_PATTERNS: Record<EncodingName, RegExp> = {
-  o200k_base: O200K_TOKEN_SPLIT_REGEX,
-  cl100k_base: CL100K_TOKEN_SPLIT_REGEX,
+/** Each encoding's pre-tokenizer: gpt-tokenizer's split pattern as a scanner. */
+export const PIECE_ENDS: Record<EncodingName, PieceEnd> = {
+  o200k_base: o200kPieceEnd,
+  cl100k_base: cl100kPieceEnd,
 };
 
 type RanksModule = RawRanks | { default: RawRanks | { default: RawRanks } };

@@ -5,7 +5,7 @@
  */
 
 /** The multiplier of the polynomial byte hash: hash(bytes) = fold of hash * HASH_MULTIPLIER + byte. */
-const HASH_MULTIPLIER = 0x01000193;
+export const HASH_MULTIPLIER = 0x01000193;
 
 /** What gpt-tokenizer ships per encoding: a token's text, or its bytes when they are not valid UTF-8. */
 export type RawRanks = readonly (string | readonly number[])[];
@@ -90,6 +90,19 @@ export function hashBytes(bytes: Uint8Array, start: number, end: number): number
   return hash;
 }
 
+/**
+ * Int32s per slot of the hash table: hash, rank | length << 18, and the first 8 bytes, so a lookup
+ * of a token up to 8 bytes long reads one cache line.
+ */
+const RECORD = 4;
+
+/** Up to 4 bytes of bytes[start, end) as one little-endian int32, zero-padded. */
+function packWord(bytes: Uint8Array, start: number, end: number): number {
+  let word = 0;
+  for (let k = 0; k < 4 && start + k < end; k++) word |= (bytes[start + k] as number) << (8 * k);
+  return word;
+}
+
 function slotOf(hash: number, mask: number): number {
   let h = hash ^ (hash >>> 16);
   h = Math.imul(h, 0x45d9f3b);
@@ -105,7 +118,6 @@ export class RankTableBuilder {
   #bytes: Uint8Array;
   readonly #offsets: Int32Array;
   readonly #lengths: Uint8Array;
-  readonly #hashes: Int32Array;
   readonly #slots: Int32Array;
   readonly #mask: number;
   #used = 0;
@@ -118,10 +130,10 @@ export class RankTableBuilder {
     this.#bytes = new Uint8Array(count * 8 + 1024);
     this.#offsets = new Int32Array(count).fill(-1);
     this.#lengths = new Uint8Array(count);
-    this.#hashes = new Int32Array(count);
     let size = 1;
     while (size < count * 2) size <<= 1;
-    this.#slots = new Int32Array(size).fill(EMPTY);
+    this.#slots = new Int32Array(size * RECORD);
+    for (let i = 1; i < this.#slots.length; i += RECORD) this.#slots[i] = EMPTY;
     this.#mask = size - 1;
   }
 
@@ -158,11 +170,14 @@ export class RankTableBuilder {
       this.#offsets[rank] = start;
       this.#lengths[rank] = length;
       const hash = hashBytes(bytes, start, used);
-      this.#hashes[rank] = hash;
       if (length > this.#maxLength) this.#maxLength = length;
       let slot = slotOf(hash, this.#mask);
-      while (this.#slots[slot] !== EMPTY) slot = (slot + 1) & this.#mask;
-      this.#slots[slot] = rank;
+      while (this.#slots[slot * RECORD + 1] !== EMPTY) slot = (slot + 1) & this.#mask;
+      const record = slot * RECORD;
+      this.#slots[record] = hash;
+      this.#slots[record + 1] = rank | (length << 18);
+      this.#slots[record + 2] = packWord(bytes, start, used);
+      this.#slots[record + 3] = packWord(bytes, start + 4, used);
     }
     this.#next = end;
   }
@@ -170,7 +185,7 @@ export class RankTableBuilder {
   /** The finished table (adds what is left first). */
   finish(): RankTable {
     this.step(Number.POSITIVE_INFINITY);
-    return new RankTable(this.#bytes.slice(0, this.#used), this.#offsets, this.#lengths, this.#hashes, this.#slots, this.#maxLength);
+    return new RankTable(this.#bytes.slice(0, this.#used), this.#offsets, this.#lengths, this.#slots, this.#maxLength);
   }
 }
 
@@ -190,17 +205,15 @@ export class RankTable {
   readonly #bytes: Uint8Array;
   readonly #offsets: Int32Array;
   readonly #lengths: Uint8Array;
-  readonly #hashes: Int32Array;
   readonly #slots: Int32Array;
   readonly #mask: number;
 
-  constructor(bytes: Uint8Array, offsets: Int32Array, lengths: Uint8Array, hashes: Int32Array, slots: Int32Array, maxLength: number) {
+  constructor(bytes: Uint8Array, offsets: Int32Array, lengths: Uint8Array, slots: Int32Array, maxLength: number) {
     this.#bytes = bytes;
     this.#offsets = offsets;
     this.#lengths = lengths;
-    this.#hashes = hashes;
     this.#slots = slots;
-    this.#mask = slots.length - 1;
+    this.#mask = slots.length / RECORD - 1;
     this.maxLength = maxLength;
     const probe = new Uint8Array(2);
     this.byteRanks = new Int32Array(256);
@@ -224,12 +237,15 @@ export class RankTable {
     if (length > this.maxLength) return -1;
     const slots = this.#slots;
     const mask = this.#mask;
-    let slot = slotOf(hash, mask);
-    for (;;) {
-      const rank = slots[slot] as number;
-      if (rank === EMPTY) return -1;
-      if (this.#hashes[rank] === hash && this.#lengths[rank] === length && this.#same(rank, bytes, start, length)) return rank;
-      slot = (slot + 1) & mask;
+    const first = packWord(bytes, start, end);
+    const second = length > 4 ? packWord(bytes, start + 4, end) : 0;
+    for (let slot = slotOf(hash, mask); ; slot = (slot + 1) & mask) {
+      const record = slot * RECORD;
+      const meta = slots[record + 1] as number;
+      if (meta === EMPTY) return -1;
+      if (slots[record] !== hash || meta >>> 18 !== length || slots[record + 2] !== first || slots[record + 3] !== second) continue;
+      const rank = meta & 0x3ffff;
+      if (length <= 8 || this.#same(rank, bytes, start, length)) return rank;
     }
   }
 

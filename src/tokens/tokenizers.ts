@@ -1,6 +1,6 @@
 import type { EncodingName, Tokenizer, TokenizerSpec } from '../types.js';
 import { ExactCounter } from './counter.js';
-import { ENCODINGS, importRanks, requireRanks, SPLIT_PATTERNS } from './encodings.js';
+import { ENCODINGS, importRanks, requireRanks, PIECE_ENDS } from './encodings.js';
 import { buildRankTable, RankTableBuilder } from './rank-table.js';
 
 const nodeBuffer = (globalThis as { Buffer?: { byteLength(text: string, encoding: 'utf8'): number } }).Buffer;
@@ -85,7 +85,7 @@ class EncodingTokenizer implements Tokenizer {
         builder.step(LOAD_STEP);
         await new Promise<void>((resolve) => setTimeout(resolve, 0));
       }
-      this.#counter ??= new ExactCounter(builder.finish(), SPLIT_PATTERNS[this.name]);
+      this.#counter ??= new ExactCounter(builder.finish(), PIECE_ENDS[this.name]);
     })();
     this.#loading.catch(() => (this.#loading = undefined));
     return this.#loading;
@@ -98,7 +98,7 @@ class EncodingTokenizer implements Tokenizer {
         `tokenizer ${this.name}: the rank table is not loaded, and this runtime cannot load it synchronously; await preloadTokenizer('${this.name}') before counting`,
       );
     }
-    this.#counter = new ExactCounter(buildRankTable(ranks), SPLIT_PATTERNS[this.name]);
+    this.#counter = new ExactCounter(buildRankTable(ranks), PIECE_ENDS[this.name]);
     return this.#counter;
   }
 
