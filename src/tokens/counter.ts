@@ -13,9 +13,23 @@ export class ExactCounter {
   readonly #pieces: PieceCounter;
   readonly #pieceEnd: PieceEnd;
 
+  /** The longest token in bytes. */
+  readonly maxTokenBytes: number;
+
   constructor(table: RankTable, pieceEnd: PieceEnd) {
     this.#pieces = new PieceCounter(table);
     this.#pieceEnd = pieceEnd;
+    this.maxTokenBytes = table.maxLength;
+  }
+
+  /** Where the piece that starts at `start` (< text.length, a piece boundary) ends. */
+  pieceEnd(text: string, start: number): number {
+    return this.#pieceEnd(text, start);
+  }
+
+  /** The tokens of the piece text[start, end). */
+  countPiece(text: string, start: number, end: number): number {
+    return this.#pieces.count(text, start, end);
   }
 
   /** The token count of `text`. */
@@ -30,23 +44,5 @@ export class ExactCounter {
       start = end;
     }
     return total;
-  }
-
-  /**
-   * Walks the pieces of `text` from `from` (a piece boundary), calling `visit(end, tokens)` for each
-   * until it returns false or the walk passes `until`. Returns where the walk stopped.
-   */
-  walk(text: string, from: number, until: number, visit: (end: number, tokens: number) => boolean): number {
-    const pieceEnd = this.#pieceEnd;
-    const pieces = this.#pieces;
-    const length = text.length;
-    let at = from;
-    while (at < until && at < length) {
-      const end = pieceEnd(text, at);
-      const tokens = pieces.count(text, at, end);
-      at = end;
-      if (!visit(end, tokens)) break;
-    }
-    return at;
   }
 }

@@ -70,9 +70,10 @@ function classAt(text: string, i: number): number {
 
 /** Past an optional contraction ('s 'd 'm 't 'll 've 're, either case) at `i`. */
 function contraction(text: string, i: number): number {
-  if (text.charCodeAt(i) !== 0x27) return i;
+  if (i + 1 >= text.length || text.charCodeAt(i) !== 0x27) return i;
   const first = text.charCodeAt(i + 1) | 0x20;
   if (first === 0x73 || first === 0x64 || first === 0x6d || first === 0x74) return i + 2; // s d m t
+  if (i + 2 >= text.length) return i;
   const second = text.charCodeAt(i + 2) | 0x20;
   if ((first === 0x6c && second === 0x6c) || (first === 0x76 && second === 0x65) || (first === 0x72 && second === 0x65)) return i + 3; // ll ve re
   return i;
@@ -168,6 +169,14 @@ function symbols(text: string, i: number, first: number, withSlash: boolean): nu
   return k;
 }
 
+function isBetween(code: number, low: number, high: number): boolean {
+  return code >= low && code <= high;
+}
+
+function isAsciiLetter(code: number): boolean {
+  return (code | 0x20) >= 0x61 && (code | 0x20) <= 0x7a;
+}
+
 function digits(text: string, i: number): number {
   let k = i;
   for (let n = 0; n < 3 && k < text.length && classAt(text, k) & NUMBER; n++) k += width;
@@ -176,19 +185,16 @@ function digits(text: string, i: number): number {
 
 /** Where o200k_base's piece starting at `i` (< text.length) ends. */
 export function o200kPieceEnd(text: string, i: number): number {
-  const code = text.charCodeAt(i);
-  // The common cases first: a word, or a space and a word.
-  if (code < 0x80) {
-    const flags = ASCII[code] as number;
-    if (flags & LETTER) {
-      const end = lowerWord(text, i);
-      if (end >= 0) return end;
-      return upperWord(text, i);
-    }
-    if (code === 0x20 && i + 1 < text.length) {
-      const end = lowerWord(text, i + 1);
-      if (end >= 0) return end;
-    }
+  // The common case first: an ASCII word, maybe after a space, that ASCII ends.
+  const length = text.length;
+  let k = text.charCodeAt(i) === 0x20 ? i + 1 : i;
+  const wordStart = k;
+  while (k < length && isBetween(text.charCodeAt(k), 0x41, 0x5a)) k++; // [A-Z]*
+  const upperEnd = k;
+  while (k < length && isBetween(text.charCodeAt(k), 0x61, 0x7a)) k++; // [a-z]*
+  if (k > wordStart && (k === length || text.charCodeAt(k) < 0x80)) {
+    // [UPPER]*[LOWER]+ when there are lower-case letters, else [UPPER]+ with no [LOWER] after it.
+    return contraction(text, k > upperEnd ? k : upperEnd);
   }
   const first = classAt(text, i);
   const firstWidth = width;
@@ -210,6 +216,11 @@ export function o200kPieceEnd(text: string, i: number): number {
 export function cl100kPieceEnd(text: string, i: number): number {
   const length = text.length;
   const code = text.charCodeAt(i);
+  // The common case first: an ASCII word, maybe after a space, that ASCII ends.
+  let k = code === 0x20 ? i + 1 : i;
+  const wordStart = k;
+  while (k < length && isAsciiLetter(text.charCodeAt(k))) k++;
+  if (k > wordStart && (k === length || text.charCodeAt(k) < 0x80)) return k;
   if (code === 0x27) {
     const end = contraction(text, i);
     if (end > i) return end;
