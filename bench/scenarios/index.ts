@@ -1,5 +1,6 @@
 import type { Scenario } from '../harness.js';
 import { bufferByTokensScenario } from './buffer-by-tokens.js';
+import { counting } from './counting.js';
 import { dedupe } from './dedupe.js';
 import { embeddingsEncoding } from './embeddings-encoding.js';
 import { groupingScenario } from './grouping.js';
@@ -8,4 +9,4 @@ import { redisWorkersScenario } from './redis-workers.js';
 import { telemetryOverhead } from './telemetry-overhead.js';
 
 /** Every bench scenario, in the order `npm run bench` runs them. */
-export const scenarios: Scenario[] = [bufferByTokensScenario, processingScenario, dedupe, groupingScenario, telemetryOverhead, embeddingsEncoding, redisWorkersScenario];
+export const scenarios: Scenario[] = [bufferByTokensScenario, counting, processingScenario, dedupe, groupingScenario, telemetryOverhead, embeddingsEncoding, redisWorkersScenario];

@@ -103,7 +103,14 @@ export class PieceCounter {
     let at = 0;
     let lone = false;
     let bom = false;
-    for (let i = start; i < end; i++) {
+    let ascii = start;
+    for (; ascii < end; ascii++) {
+      const code = text.charCodeAt(ascii);
+      if (code >= 0x80) break;
+      bytes[at++] = code;
+      hash = (Math.imul(hash, HASH_MULTIPLIER) + code) | 0;
+    }
+    for (let i = ascii; i < end; i++) {
       let code = text.charCodeAt(i);
       if (code < 0x80) {
         bytes[at++] = code;

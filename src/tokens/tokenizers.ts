@@ -33,10 +33,9 @@ export function utf8Length(text: string): number {
 }
 
 /** Texts up to this many code units have their counts remembered (longer ones rarely repeat exactly). */
-const MEMO_TEXT_LIMIT = 2048;
-/** Bounds of each encoding's memo: entries, and code units held in remembered texts (about 2 MB). */
-const MEMO_ENTRIES = 16_384;
-const MEMO_CHARS = 1 << 20;
+const MEMO_TEXT_LIMIT = 1024;
+/** Slots of each encoding's memo: it holds at most this many texts (at most 4 M code units in all). */
+const MEMO_SLOTS = 4096;
 /** Ranks added per step of an async load, between yields to the event loop (a few milliseconds each). */
 const LOAD_STEP = 16_384;
 
@@ -45,22 +44,22 @@ class EncodingTokenizer implements Tokenizer {
   readonly name: EncodingName;
   #counter: ExactCounter | undefined;
   #loading: Promise<void> | undefined;
-  // Recently counted texts, oldest first (insertion order), bounded by MEMO_ENTRIES and MEMO_CHARS.
-  readonly #memo = new Map<string, number>();
-  #memoChars = 0;
+  // Recently counted texts: a direct-mapped cache, a text's slot chosen from its length and a few
+  // of its characters, so a lookup costs O(1) and a miss never hashes the whole text.
+  readonly #memoTexts = new Array<string | undefined>(MEMO_SLOTS);
+  readonly #memoCounts = new Int32Array(MEMO_SLOTS);
 
   constructor(name: EncodingName) {
     this.name = name;
   }
 
   readonly count = (text: string): number => {
-    const short = text.length <= MEMO_TEXT_LIMIT;
-    if (short) {
-      const known = this.#memo.get(text);
-      if (known !== undefined) return known;
-    }
+    if (text.length > MEMO_TEXT_LIMIT) return (this.#counter ?? this.#loadNow()).count(text);
+    const slot = memoSlot(text);
+    if (this.#memoTexts[slot] === text) return this.#memoCounts[slot] as number;
     const counted = (this.#counter ?? this.#loadNow()).count(text);
-    if (short) this.#remember(text, counted);
+    this.#memoTexts[slot] = text;
+    this.#memoCounts[slot] = counted;
     return counted;
   };
 
@@ -101,17 +100,16 @@ class EncodingTokenizer implements Tokenizer {
     this.#counter = new ExactCounter(buildRankTable(ranks), PIECE_ENDS[this.name]);
     return this.#counter;
   }
+}
 
-  #remember(text: string, count: number): void {
-    const memo = this.#memo;
-    memo.set(text, count);
-    this.#memoChars += text.length;
-    while (memo.size > MEMO_ENTRIES || this.#memoChars > MEMO_CHARS) {
-      const oldest = memo.keys().next().value as string;
-      memo.delete(oldest);
-      this.#memoChars -= oldest.length;
-    }
-  }
+/** A memo slot for `text`: its length and up to 8 of its characters, spread over it. */
+function memoSlot(text: string): number {
+  const length = text.length;
+  let hash = length;
+  const step = (length >> 3) + 1;
+  for (let i = 0; i < length; i += step) hash = Math.imul(hash ^ text.charCodeAt(i), 0x9e3779b1);
+  hash ^= hash >>> 15;
+  return hash & (MEMO_SLOTS - 1);
 }
 
 const tokenizers = new Map<EncodingName, EncodingTokenizer>();
@@ -134,7 +132,7 @@ function encodingTokenizer(name: EncodingName, caller: string): EncodingTokenize
  * Counting is tokenbatch's own: a counting-only byte-pair merge over gpt-tokenizer's rank tables and
  * pre-tokenizer patterns (no token arrays, no strings per merge, long pieces merged through a heap),
  * several times faster than gpt-tokenizer itself, and a bounded memo of recent counts
- * (16,384 texts of up to 2,048 code units, 1 M code units in all) for streams that repeat texts.
+ * (4,096 texts of up to 1,024 code units) for streams that repeat texts.
  *
  * Getting the tokenizer costs nothing: the encoding's rank table (1–2 MB of JavaScript) loads on the
  * first count. In Node that first count loads it synchronously and blocks the event loop for about
