@@ -43,7 +43,7 @@ function classifyBlock(block: number): Uint8Array {
   return classes;
 }
 
-const ASCII = classifyBlock(0).subarray(0, 128);
+const ASCII = /* @__PURE__ */ classifyBlock(0).subarray(0, 128);
 
 /** The width in code units of the code point last read by {@link classAt}. */
 let width = 1;
