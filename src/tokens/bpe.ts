@@ -157,6 +157,8 @@ export class PieceCounter {
       hash = (Math.imul(hash, HASH_MULTIPLIER) + b1) | 0;
       hash = (Math.imul(hash, HASH_MULTIPLIER) + b2) | 0;
     }
+    // Two bytes are one token or two (no lone surrogate or BOM is two bytes long).
+    if (at === 2) return this.#table.bytePairs[((bytes[0] as number) << 8) | (bytes[1] as number)] === NONE ? 2 : 1;
     // The whole piece is looked up by its text first: a text with a lone surrogate is never a token.
     if (!lone && at <= this.#table.maxLength && this.#table.find(bytes, 0, at, hash) >= 0) return 1;
     const memoized = at <= MEMO_PIECE_BYTES;

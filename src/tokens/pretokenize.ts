@@ -68,6 +68,16 @@ function classAt(text: string, i: number): number {
   return block[point & 0xff] as number;
 }
 
+/** {@link classAt} with the ASCII case inline. */
+function classOf(text: string, i: number): number {
+  const code = text.charCodeAt(i);
+  if (code < 0x80) {
+    width = 1;
+    return ASCII[code] as number;
+  }
+  return classAt(text, i);
+}
+
 /** Past an optional contraction ('s 'd 'm 't 'll 've 're, either case) at `i`. */
 function contraction(text: string, i: number): number {
   if (i + 1 >= text.length || text.charCodeAt(i) !== 0x27) return i;
@@ -121,10 +131,10 @@ function lowerWord(text: string, j: number): number {
 /** o200k's second word pattern at `j`: [UPPER]+[LOWER]* then a contraction; -1 when it fails. */
 function upperWord(text: string, j: number): number {
   const length = text.length;
-  if (j >= length || !(classAt(text, j) & UPPER)) return -1;
+  if (j >= length || !(classOf(text, j) & UPPER)) return -1;
   let k = j + width;
-  while (k < length && classAt(text, k) & UPPER) k += width;
-  while (k < length && classAt(text, k) & LOWER) k += width;
+  while (k < length && classOf(text, k) & UPPER) k += width;
+  while (k < length && classOf(text, k) & LOWER) k += width;
   return contraction(text, k);
 }
 
@@ -148,7 +158,7 @@ function symbols(text: string, i: number, first: number, withSlash: boolean): nu
   const length = text.length;
   let k = i;
   if (text.charCodeAt(i) === 0x20) {
-    if (i + 1 >= length || classAt(text, i + 1) & NOT_OTHER) return -1;
+    if (i + 1 >= length || classOf(text, i + 1) & NOT_OTHER) return -1;
     k = i + 1;
   } else if (first & NOT_OTHER) return -1;
   while (k < length) {
@@ -179,7 +189,7 @@ function isAsciiLetter(code: number): boolean {
 
 function digits(text: string, i: number): number {
   let k = i;
-  for (let n = 0; n < 3 && k < text.length && classAt(text, k) & NUMBER; n++) k += width;
+  for (let n = 0; n < 3 && k < text.length && classOf(text, k) & NUMBER; n++) k += width;
   return k;
 }
 
@@ -196,7 +206,7 @@ export function o200kPieceEnd(text: string, i: number): number {
     // [UPPER]*[LOWER]+ when there are lower-case letters, else [UPPER]+ with no [LOWER] after it.
     return contraction(text, k > upperEnd ? k : upperEnd);
   }
-  const first = classAt(text, i);
+  const first = classOf(text, i);
   const firstWidth = width;
   const prefix = !(first & NOT_PREFIX);
   let end: number;
@@ -225,10 +235,10 @@ export function cl100kPieceEnd(text: string, i: number): number {
     const end = contraction(text, i);
     if (end > i) return end;
   }
-  const first = classAt(text, i);
+  const first = classOf(text, i);
   const firstWidth = width;
   let start = -1;
-  if (!(first & NOT_PREFIX) && i + firstWidth < length && classAt(text, i + firstWidth) & LETTER) start = i + firstWidth;
+  if (!(first & NOT_PREFIX) && i + firstWidth < length && classOf(text, i + firstWidth) & LETTER) start = i + firstWidth;
   else if (first & LETTER) start = i;
   if (start >= 0) {
     let k = start;
