@@ -3,7 +3,7 @@ import { HASH_MULTIPLIER, hashBytes, isValidUtf8, type RankTable } from './rank-
 const NONE = 0x7fffffff;
 /** Pieces up to this many bytes merge by scanning for the lowest pair; longer ones through a heap. */
 const SCAN_LIMIT = 48;
-const PAIR_CACHE_MASK = (1 << 16) - 1;
+const PAIR_CACHE_MASK = (1 << 18) - 1;
 /** Pieces up to this many bytes have their counts remembered. */
 const MEMO_PIECE_BYTES = 64;
 const MEMO_ENTRIES = 1 << 14;
@@ -204,40 +204,38 @@ export class PieceCounter {
 
   #scanMerge(length: number): number {
     const bytes = this.#bytes;
-    const starts = this.#starts;
+    // Parts are named by their first byte: next part, the part's rank, the rank of it merged with the next.
+    const next = this.#starts;
     const ranks = this.#ranks;
     const pairs = this.#pairs;
     const byteRanks = this.#table.byteRanks;
     const bytePairs = this.#table.bytePairs;
     for (let i = 0; i < length; i++) {
-      starts[i] = i;
+      next[i] = i + 1;
       ranks[i] = byteRanks[bytes[i] as number] as number;
+      pairs[i] = i + 1 < length ? (bytePairs[((bytes[i] as number) << 8) | (bytes[i + 1] as number)] as number) : NONE;
     }
-    starts[length] = length;
-    for (let i = 0; i < length - 1; i++) pairs[i] = bytePairs[((bytes[i] as number) << 8) | (bytes[i + 1] as number)] as number;
     let parts = length;
-    while (parts > 1) {
+    for (;;) {
       let lowest = NONE;
       let at = -1;
-      for (let i = 0; i < parts - 1; i++) {
+      let before = -1;
+      for (let i = 0, previous = -1; i < length; previous = i, i = next[i] as number) {
         const rank = pairs[i] as number;
         if (rank < lowest) {
           lowest = rank;
           at = i;
+          before = previous;
         }
       }
-      if (at < 0) break;
+      if (at < 0) return parts;
+      const end = next[next[at] as number] as number;
       ranks[at] = lowest;
-      for (let i = at + 1; i < parts; i++) starts[i] = starts[i + 1] as number;
-      for (let i = at + 1; i < parts - 1; i++) {
-        ranks[i] = ranks[i + 1] as number;
-        pairs[i] = pairs[i + 1] as number;
-      }
+      next[at] = end;
       parts--;
-      if (at < parts - 1) pairs[at] = this.#pair(lowest, ranks[at + 1] as number, starts[at] as number, starts[at + 2] as number);
-      if (at > 0) pairs[at - 1] = this.#pair(ranks[at - 1] as number, lowest, starts[at - 1] as number, starts[at + 1] as number);
+      pairs[at] = end < length ? this.#pair(lowest, ranks[end] as number, at, next[end] as number) : NONE;
+      if (before >= 0) pairs[before] = this.#pair(ranks[before] as number, lowest, before, end);
     }
-    return parts;
   }
 
   // Scratch for the heap merge, grown as needed.
