@@ -96,6 +96,25 @@ export class PieceCounter {
   count(text: string, start: number, end: number): number {
     const chars = end - start;
     if (chars === 1 && text.charCodeAt(start) < 0x80) return 1;
+    if (chars <= 8) {
+      // Short ASCII pieces, most words: their hash and bytes as two int32s, one probe, nothing written.
+      let hash = 0;
+      let first = 0;
+      let second = 0;
+      let i = start;
+      for (; i < end; i++) {
+        const code = text.charCodeAt(i);
+        if (code >= 0x80) break;
+        hash = (Math.imul(hash, HASH_MULTIPLIER) + code) | 0;
+        const k = i - start;
+        if (k < 4) first |= code << (k << 3);
+        else second |= code << ((k - 4) << 3);
+      }
+      if (i === end) {
+        if (chars === 2) return this.#table.bytePairs[((first & 0xff) << 8) | (first >>> 8)] === NONE ? 2 : 1;
+        if (this.#table.findPacked(chars, hash, first, second) >= 0) return 1;
+      }
+    }
     if (this.#bytes.length < chars * 3) this.#bytes = new Uint8Array(Math.max(chars * 3, this.#bytes.length * 2));
     const bytes = this.#bytes;
     // One pass: UTF-8 bytes (lone surrogates as U+FFFD, as TextEncoder writes them) and their hash.

@@ -249,6 +249,18 @@ export class RankTable {
     }
   }
 
+  /** {@link find} for a token of at most 8 bytes given as two little-endian int32s (zero-padded). */
+  findPacked(length: number, hash: number, first: number, second: number): number {
+    const slots = this.#slots;
+    const mask = this.#mask;
+    for (let slot = slotOf(hash, mask); ; slot = (slot + 1) & mask) {
+      const record = slot * RECORD;
+      const meta = slots[record + 1] as number;
+      if (meta === EMPTY) return -1;
+      if (slots[record] === hash && meta >>> 18 === length && slots[record + 2] === first && slots[record + 3] === second) return meta & 0x3ffff;
+    }
+  }
+
   #same(rank: number, bytes: Uint8Array, start: number, length: number): boolean {
     const own = this.#bytes;
     const offset = this.#offsets[rank] as number;
