@@ -16,7 +16,7 @@ export { indexItems, type IndexItemsOptions } from './operators/indexItems.js';
 export { rateLimiter, type RateLimiter, type RateLimiterOptions, type RateLimitGrant } from './rateLimiter.js';
 export { isRetryable, type RetryOptions } from './retry.js';
 export { isCached, isDuplicate, isFailure, isOk } from './outcomes.js';
-export { getTokenizer, resolveTokenizer, utf8Length } from './tokens/tokenizers.js';
+export { getTokenizer, preloadTokenizer, resolveTokenizer, utf8Length } from './tokens/tokenizers.js';
 export * from './backends/simulated.js';
 export type {
   Batch,

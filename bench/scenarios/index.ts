@@ -1,5 +1,6 @@
 import type { Scenario } from '../harness.js';
 import { bufferByTokensScenario } from './buffer-by-tokens.js';
+import { counting } from './counting.js';
 import { dedupe } from './dedupe.js';
 import { dedupeSafety } from './dedupe-safety.js';
 import { embeddingsEncoding } from './embeddings-encoding.js';
@@ -14,4 +15,4 @@ import { syncSourceScenario } from './sync-source.js';
 import { telemetryOverhead } from './telemetry-overhead.js';
 
 /** Every bench scenario, in the order `npm run bench` runs them. */
-export const scenarios: Scenario[] = [bufferByTokensScenario, processingScenario, dedupe, dedupeSafety, resultCacheScenario, groupingScenario, telemetryOverhead, embeddingsEncoding, syncSourceScenario, poisonScenario, redisWorkersScenario, redisFleetScenario, openAIBatchScenario];
+export const scenarios: Scenario[] = [bufferByTokensScenario, counting, processingScenario, dedupe, dedupeSafety, resultCacheScenario, groupingScenario, telemetryOverhead, embeddingsEncoding, syncSourceScenario, poisonScenario, redisWorkersScenario, redisFleetScenario, openAIBatchScenario];

@@ -7,7 +7,7 @@
 import { from as fromIterable } from 'ix/asynciterable';
 import { tap as tapIterable } from 'ix/asynciterable/operators';
 import { from, lastValueFrom, tap, toArray } from 'rxjs';
-import { bufferByTokens, getTokenizer, mergeBatches, orderedResults, simulatedModel, splitOnOverflow, utf8Length, type Batch, type Outcome } from '../../src/index.js';
+import { bufferByTokens, getTokenizer, mergeBatches, preloadTokenizer, orderedResults, simulatedModel, splitOnOverflow, utf8Length, type Batch, type Outcome } from '../../src/index.js';
 import * as iterable from '../../src/iterable.js';
 
 /** An outcome as it crosses from the page to the test. */
@@ -159,4 +159,6 @@ declare global {
   }
 }
 
+// A browser cannot load a rank table synchronously: the page warms both encodings up before it runs.
+await Promise.all([preloadTokenizer('o200k_base'), preloadTokenizer('cl100k_base')]);
 window.tokenbatchPage = api;
