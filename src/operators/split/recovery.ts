@@ -2,7 +2,7 @@ import type { TokenBatch } from '../../batching/batch.js';
 import { AbortError, type ContextOverflowError } from '../../errors.js';
 import { Envelope } from '../../internal/chain.js';
 import { asError } from '../../internal/error-utils.js';
-import { chunkText, halve } from '../../internal/splitting.js';
+import { chunkTextLazily, halve } from '../../internal/splitting.js';
 import type { Deliver, Solver } from '../merge/attempts.js';
 import type { ItemResult } from '../merge/settlement.js';
 
@@ -51,12 +51,23 @@ async function chunked<T, R>(solver: Solver<T, R>, unit: TokenBatch<T>, refusal:
   // Chunks fit our budget; when the model refused an item we thought fit, also half of that item.
   const room = policy.maxTokens - unit.batchOverheadTokens - unit.itemOverheadTokens;
   const budget = calls === 0 ? room : Math.min(room, Math.ceil(tokens / 2));
-  const pieces = budget >= 1 ? chunkText(text, budget, chunk.overlapTokens, unit.meter.tokenizer) : [];
-  if (pieces.length < 2) return failed;
+  // Chunks are cut as they are sent, not all up front: only the first two are needed to know the
+  // item can be cut at all (one chunk would be the item again).
+  const pieces = budget >= 1 ? chunkTextLazily(text, budget, chunk.overlapTokens, unit.meter.tokenizer) : undefined;
+  const first = pieces?.next();
+  const second = pieces?.next();
+  if (!pieces || !first || first.done || !second || second.done) return failed;
   const values: unknown[] = [];
   let attempts = calls;
   let depth = unit.splitDepth + 1;
-  for (const [i, piece] of pieces.entries()) {
+  const all = function* (): Generator<string> {
+    yield first.value;
+    yield second.value;
+    yield* pieces;
+  };
+  let i = -1;
+  for (const piece of all()) {
+    i++;
     let item: T;
     try {
       item = chunk.toItem(piece, entry.item, i) as T;
