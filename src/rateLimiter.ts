@@ -2,6 +2,7 @@ import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import { AbortError } from './errors.js';
 import type { RateLimitHint } from './types.js';
 import { OptionReader } from './internal/options.js';
+import { scheduleAfter } from './internal/timers.js';
 
 /**
  * Options of {@link rateLimiter}.
@@ -210,10 +211,10 @@ class SlidingWindowLimiter implements RateLimiter {
     if (this.#timer && this.#wakeAt <= at) return;
     this.#timer?.unsubscribe();
     this.#wakeAt = at;
-    this.#timer = this.scheduler.schedule(() => {
+    this.#timer = scheduleAfter(this.scheduler, at - this.scheduler.now(), () => {
       this.#timer = undefined;
       this.#wakeAt = Number.POSITIVE_INFINITY;
       this.#pump();
-    }, at - this.scheduler.now());
+    });
   }
 }

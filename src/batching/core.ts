@@ -4,6 +4,7 @@ import type { Envelope} from '../internal/chain.js';
 import { asEnvelope, ItemFailure, kindOf, type Numbering, type Skipped } from '../internal/chain.js';
 import { CoreBase, isSkipped, type Sink } from '../internal/core.js';
 import { Telemetry } from '../internal/telemetry.js';
+import { scheduleAfter } from '../internal/timers.js';
 import type { CloseReason } from '../types.js';
 import { TokenBatch } from './batch.js';
 import type { BatchRules } from './rules.js';
@@ -159,11 +160,11 @@ export class BatchingCore<T> extends CoreBase<unknown> {
     const open = new OpenBatch<T>(this.#rules.batchOverheadTokens);
     const { maxWaitMs, scheduler } = this.#rules;
     if (maxWaitMs !== undefined) {
-      open.timer = scheduler.schedule(() => {
+      open.timer = scheduleAfter(scheduler, maxWaitMs, () => {
         if (this.#lanes[lane] !== open) return;
         this.#close(lane, 'time');
         this.sink.flush();
-      }, maxWaitMs);
+      });
     }
     this.#lanes[lane] = open;
     return open;

@@ -1,5 +1,6 @@
 import type { SchedulerLike } from 'rxjs';
 import type { OptionReader } from '../internal/options.js';
+import { optionalDelay } from '../internal/timers.js';
 import { telemetrySettings, type TelemetrySettings } from '../internal/telemetry.js';
 import { itemAsText, type TextOf } from '../internal/item-text.js';
 import { TokenMeter } from '../tokens/meter.js';
@@ -70,7 +71,7 @@ export function parseBatchRules<T>(options: OptionReader): BatchRules<T> {
   return {
     maxTokens: options.positive('maxTokens'),
     maxItems: options.optionalPositive('maxItems', { integer: true, min: 1 }) ?? Number.POSITIVE_INFINITY,
-    maxWaitMs: options.optionalPositive('maxWaitMs'),
+    maxWaitMs: optionalDelay(options, 'maxWaitMs'),
     batchOverheadTokens: options.nonNegative('batchOverheadTokens', 0),
     itemOverheadTokens: options.nonNegative('itemOverheadTokens', 0),
     oversize: options.oneOf('oversize', ['alone', 'error'], 'alone'),

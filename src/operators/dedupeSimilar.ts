@@ -11,6 +11,7 @@ import { createEmbeddingIndex, type EmbeddingIndex } from '../internal/similarit
 import { createSimilarityIndex, type SimilarityIndex } from '../internal/similarity/text-index.js';
 import { Telemetry, telemetrySettings } from '../internal/telemetry.js';
 import { AbortError } from '../errors.js';
+import { scheduleAfter } from '../internal/timers.js';
 
 /**
  * Options of {@link dedupeSimilar}.
@@ -175,10 +176,10 @@ class DedupeCore<T> extends CoreBase<unknown> {
     this.#pending.push({ envelope, text });
     if (this.#pending.length >= this.#settings.embedMaxItems) this.#flushEmbeddings();
     else if (!this.#timer) {
-      this.#timer = this.#settings.scheduler.schedule(() => {
+      this.#timer = scheduleAfter(this.#settings.scheduler, this.#settings.embedMaxWaitMs, () => {
         this.#timer = undefined;
         this.#flushEmbeddings();
-      }, this.#settings.embedMaxWaitMs);
+      });
     }
   }
 

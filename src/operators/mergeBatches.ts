@@ -2,6 +2,7 @@ import type { OperatorFunction, SchedulerLike } from 'rxjs';
 import type { OperatorSpec } from '../internal/core.js';
 import { OptionReader } from '../internal/options.js';
 import { rxOperator } from '../internal/rx-face.js';
+import { optionalDelay } from '../internal/timers.js';
 import { telemetrySettings } from '../internal/telemetry.js';
 import { rateLimiter, type RateLimiter, type RateLimiterOptions } from '../rateLimiter.js';
 import { retryPolicy, type RetryOptions } from '../retry.js';
@@ -89,7 +90,7 @@ function parseSettings<T>(raw: MergeBatchesOptions<T> | undefined): MergeSetting
     concurrency,
     orderWindow: Math.max(orderWindow, concurrency),
     retry: retryPolicy(options),
-    timeoutMs: options.optionalPositive('timeoutMs'),
+    timeoutMs: optionalDelay(options, 'timeoutMs'),
     limiter,
     estimateTokens: options.fn('estimateTokens'),
     isolate: options.fn<(error: Error) => boolean>('isolate') ?? isIsolatable,
