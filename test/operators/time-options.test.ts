@@ -1,4 +1,4 @@
-import { from, Subject, VirtualTimeScheduler, type SchedulerLike } from 'rxjs';
+import { from, Subject, VirtualTimeScheduler, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { bufferByTokens, mergeBatches, rateLimiter, RateLimitError, type Batch } from '../../src/index.js';
 import { charTokens, collect, timedHandler } from '../support/handlers.js';
@@ -11,7 +11,9 @@ const DAY = 24 * 60 * 60 * 1000;
 function nodeLikeScheduler(clock: VirtualTimeScheduler): SchedulerLike {
   return {
     now: () => clock.now(),
-    schedule: (work, delay, state) => clock.schedule(work, delay !== undefined && delay > 2 ** 31 - 1 ? 1 : delay, state),
+    schedule<S>(work: (this: SchedulerAction<S>, state?: S) => void, delay?: number, state?: S): Subscription {
+      return clock.schedule(work, delay !== undefined && delay > 2 ** 31 - 1 ? 1 : delay, state);
+    },
   };
 }
 
