@@ -152,7 +152,8 @@ export class Solver<T, R> {
     try {
       if (limiter) {
         const asked = scheduler.now();
-        grant = await limiter.acquire(this.#weight(unit), controller.signal);
+        const weight = this.#weight(unit);
+        grant = await (limiter.reserve ? limiter.reserve(weight, controller.signal) : limiter.acquire(weight, controller.signal));
         if (scheduler.now() > asked) this.telemetry.rateLimitWaited();
       }
       // Cancelled while it waited its turn: the handler must not be called at all.
@@ -175,7 +176,15 @@ export class Solver<T, R> {
         },
       };
       const running = span;
-      const values = await handlerResult(running.run(() => this.handler(unit, context)), controller.signal);
+      const sent = grant;
+      const values = await handlerResult(
+        running.run(() => {
+          // The window counts this request from the moment it is handed to the handler.
+          sent?.start?.();
+          return this.handler(unit, context);
+        }),
+        controller.signal,
+      );
       if (!isArrayLike(values) || values.length !== unit.entries.length) {
         const received = isArrayLike(values) ? values.length : 0;
         throw new BatchResultMismatchError(`the handler returned ${received} results for ${unit.entries.length} items`, unit.entries.length, received);
@@ -188,6 +197,7 @@ export class Solver<T, R> {
       span?.end(error, facts, scheduler.now());
       return { ok: false, error };
     } finally {
+      grant?.release?.();
       if (timer) {
         timer.unsubscribe();
         this.inflight.timers.delete(timer);
@@ -196,13 +206,15 @@ export class Solver<T, R> {
     }
   }
 
+  /** The tokens this call reserves; a bad estimate fails this call alone (the limiter stays on for everyone else). */
   #weight(unit: TokenBatch<T>): number {
     const estimate = this.settings.estimateTokens;
-    try {
-      return estimate ? estimate(unit) : unit.tokens;
-    } catch {
-      return 0;
+    if (!estimate) return unit.tokens;
+    const weight = estimate(unit);
+    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
+      throw new RangeError(`mergeBatches: estimateTokens: expected a token count >= 0 for the batch of item ${(unit.entries[0] as Envelope<T>).index}${unit.entries.length > 1 ? ` (and ${unit.entries.length - 1} more)` : ''}, got ${String(weight)}`);
     }
+    return weight;
   }
 
   #classify(raw: unknown): Error {
