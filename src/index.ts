@@ -13,6 +13,8 @@ export { mergeBatches, type MergeBatchesOptions } from './operators/mergeBatches
 export { splitOnOverflow, type SplitOnOverflowOptions } from './operators/splitOnOverflow.js';
 export { orderedResults, type OrderedResultsOptions } from './operators/orderedResults.js';
 export { indexItems, type IndexItemsOptions } from './operators/indexItems.js';
+export { createStats, type ChainStats, type Stats, type StatsOptions } from './stats.js';
+export { DEFAULT_PRICES, type ModelPrice } from './pricing.js';
 export { rateLimiter, type RateLimiter, type RateLimiterOptions, type RateLimitGrant } from './rateLimiter.js';
 export { isRetryable, type RetryOptions } from './retry.js';
 export { isDuplicate, isFailure, isOk } from './outcomes.js';

@@ -91,6 +91,7 @@ export class BatchingCore<T> extends CoreBase<unknown> {
   #item(envelope: Envelope<T>): void {
     if (this.done) return;
     this.#telemetry.itemsIn(1);
+    this.#rules.stats?.arrived(envelope.index, envelope.arrivedAt);
     try {
       this.#add(envelope);
     } catch (error) {
@@ -208,6 +209,16 @@ export class BatchingCore<T> extends CoreBase<unknown> {
         // A count that fails here fails again, visibly, where the batch is used.
       }
     }
+    if (this.#rules.stats && entries.length > 0) this.#rules.stats.batchClosed(entries, oversize ? Number.NaN : safeUtilization(batch), scheduler.now());
     this.sink.emit(batch);
+  }
+}
+
+/** A batch's utilization, or NaN when its items cannot be counted (that fails visibly where the batch is used). */
+function safeUtilization<T>(batch: TokenBatch<T>): number {
+  try {
+    return batch.utilization;
+  } catch {
+    return Number.NaN;
   }
 }

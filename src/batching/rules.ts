@@ -6,6 +6,7 @@ import { itemAsText, type TextOf } from '../internal/item-text.js';
 import { TokenMeter } from '../tokens/meter.js';
 import { resolveTokenizer } from '../tokens/tokenizers.js';
 import type { TelemetryOptions, TokenizerSpec } from '../types.js';
+import { statsRecorder, type Stats, type StatsRecorder } from '../stats.js';
 
 /**
  * Options of {@link bufferByTokens} (and, with `boundaries`, of `groupByLength`).
@@ -47,10 +48,12 @@ export interface BufferByTokensOptions<T> {
   scheduler?: SchedulerLike;
   /** Tracer and meter for this operator's instruments, or `false` for none. Default: the global OpenTelemetry API. */
   telemetry?: TelemetryOptions | false;
+  /** Where to count items, batches, utilization and waits (see {@link createStats}). */
+  stats?: Stats;
 }
 
 /** The option keys of bufferByTokens. */
-export const BATCH_KEYS = ['maxTokens', 'maxItems', 'maxWaitMs', 'text', 'tokenizer', 'batchOverheadTokens', 'itemOverheadTokens', 'oversize', 'scheduler', 'telemetry'] as const;
+export const BATCH_KEYS = ['maxTokens', 'maxItems', 'maxWaitMs', 'text', 'tokenizer', 'batchOverheadTokens', 'itemOverheadTokens', 'oversize', 'scheduler', 'telemetry', 'stats'] as const;
 
 /** The rules a batch is formed under (validated options of bufferByTokens and groupByLength). */
 export interface BatchRules<T> {
@@ -63,6 +66,7 @@ export interface BatchRules<T> {
   readonly oversize: 'alone' | 'error';
   readonly scheduler: SchedulerLike;
   readonly telemetry: TelemetrySettings;
+  readonly stats: StatsRecorder | undefined;
 }
 
 /** Validate the batching options, throwing at creation with the operator's and the option's name. */
@@ -78,5 +82,6 @@ export function parseBatchRules<T>(options: OptionReader): BatchRules<T> {
     scheduler: options.scheduler(),
     meter: new TokenMeter(textOf, resolveTokenizer(options.raw.tokenizer as TokenizerSpec | undefined, options.name('tokenizer'))),
     telemetry: telemetrySettings(options.raw.telemetry as TelemetryOptions | false | undefined, options.name('telemetry')),
+    stats: statsRecorder(options),
   };
 }

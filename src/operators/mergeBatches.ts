@@ -3,6 +3,7 @@ import type { OperatorSpec } from '../internal/core.js';
 import { OptionReader } from '../internal/options.js';
 import { rxOperator } from '../internal/rx-face.js';
 import { optionalDelay } from '../internal/timers.js';
+import { statsRecorder, type Stats } from '../stats.js';
 import { telemetrySettings } from '../internal/telemetry.js';
 import { rateLimiter, type RateLimiter, type RateLimiterOptions } from '../rateLimiter.js';
 import { retryPolicy, type RetryOptions } from '../retry.js';
@@ -68,9 +69,11 @@ export interface MergeBatchesOptions<T> {
   scheduler?: SchedulerLike;
   /** Tracer and meter for batch spans and instruments, or `false` for none. Default: the global OpenTelemetry API. */
   telemetry?: TelemetryOptions | false;
+  /** Where to count outcomes, calls, tokens, cost and latency (see {@link createStats}). */
+  stats?: Stats;
 }
 
-const KEYS = ['concurrency', 'orderWindow', 'retry', 'timeoutMs', 'rateLimit', 'estimateTokens', 'isolate', 'maxQueuedItems', 'overflow', 'failFast', 'classifyError', 'scheduler', 'telemetry'];
+const KEYS = ['concurrency', 'orderWindow', 'retry', 'timeoutMs', 'rateLimit', 'estimateTokens', 'isolate', 'maxQueuedItems', 'overflow', 'failFast', 'classifyError', 'scheduler', 'telemetry', 'stats'];
 
 // Plain arrays given to mergeBatches are measured like this, only if a rate limit asks.
 const plainText = (item: unknown): string => (typeof item === 'string' ? item : (JSON.stringify(item) ?? String(item)));
@@ -100,6 +103,7 @@ function parseSettings<T>(raw: MergeBatchesOptions<T> | undefined): MergeSetting
     classifyError: options.fn('classifyError'),
     scheduler,
     telemetry: telemetrySettings(options.raw.telemetry as TelemetryOptions | false | undefined, options.name('telemetry')),
+    stats: statsRecorder(options),
     plain: { meter: new TokenMeter<T>(plainText, getTokenizer('o200k_base')), maxTokens: Number.POSITIVE_INFINITY, batchOverheadTokens: 0, itemOverheadTokens: 0 },
   };
 }

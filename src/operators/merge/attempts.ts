@@ -11,6 +11,7 @@ import type { RetryPolicy } from '../../retry.js';
 import type { Batch, BatchHandler, HandlerContext } from '../../types.js';
 import { recoverOverflow } from '../split/recovery.js';
 import type { ItemResult } from './settlement.js';
+import type { StatsRecorder } from '../../stats.js';
 
 /** What the solver needs of mergeBatches' options. */
 export interface SolverSettings<T> {
@@ -21,6 +22,7 @@ export interface SolverSettings<T> {
   readonly classifyError: ((error: unknown) => Error) | undefined;
   readonly isolate: (error: Error) => boolean;
   readonly scheduler: SchedulerLike;
+  readonly stats: StatsRecorder | undefined;
 }
 
 /** The in-flight work of one subscription, so that stopping cancels all of it in one place. */
@@ -109,6 +111,7 @@ export class Solver<T, R> {
         if (again.length === 0) return;
         // Only the items that failed alone go again, in a smaller batch of their own.
         this.telemetry.retried();
+        if (this.settings.stats) this.settings.stats.retries++;
         await this.sleep(retry.delay(tries, againError as Error));
         unit = unit.regroup(again, false, unit.maxTokens, unit.split, []);
         continue;
@@ -136,6 +139,7 @@ export class Solver<T, R> {
         return;
       }
       this.telemetry.retried();
+      if (this.settings.stats) this.settings.stats.retries++;
       await this.sleep(retry.delay(tries, error));
     }
   }
@@ -149,6 +153,8 @@ export class Solver<T, R> {
     let grant: RateLimitGrant | undefined;
     let span: AttemptSpan | undefined;
     const facts: AttemptFacts = {};
+    const stats = this.settings.stats;
+    let counted = false;
     try {
       if (limiter) {
         const asked = scheduler.now();
@@ -181,6 +187,10 @@ export class Solver<T, R> {
         running.run(() => {
           // The window counts this request from the moment it is handed to the handler.
           sent?.start?.();
+          if (stats) {
+            stats.callStarted();
+            counted = true;
+          }
           return this.handler(unit, context);
         }),
         controller.signal,
@@ -191,10 +201,13 @@ export class Solver<T, R> {
       }
       span.end(undefined, facts, scheduler.now());
       span = undefined;
+      if (counted) this.#counted(unit, facts, undefined);
+      counted = false;
       return { ok: true, values };
     } catch (raw) {
       const error = this.#classify(raw);
       span?.end(error, facts, scheduler.now());
+      if (counted) this.#counted(unit, facts, error);
       return { ok: false, error };
     } finally {
       grant?.release?.();
@@ -215,6 +228,25 @@ export class Solver<T, R> {
       throw new RangeError(`mergeBatches: estimateTokens: expected a token count >= 0 for the batch of item ${(unit.entries[0] as Envelope<T>).index}${unit.entries.length > 1 ? ` (and ${unit.entries.length - 1} more)` : ''}, got ${String(weight)}`);
     }
     return weight;
+  }
+
+  /** A call ended: its tokens (billed, else the batch's), cost and kind of failure. */
+  #counted(unit: TokenBatch<T>, facts: AttemptFacts, error: Error | undefined): void {
+    const stats = this.settings.stats as StatsRecorder;
+    let input = 0;
+    let output = 0;
+    if (facts.usage) {
+      input = facts.usage.inputTokens;
+      output = facts.usage.outputTokens;
+    } else if (!error) {
+      try {
+        input = unit.tokens;
+      } catch {
+        input = 0;
+      }
+    }
+    const kind = error === undefined ? 'ok' : error instanceof RateLimitError ? 'rateLimited' : error instanceof TimeoutError ? 'timeout' : 'error';
+    stats.callEnded(unit.entries.length, input, output, facts.model, kind);
   }
 
   #classify(raw: unknown): Error {

@@ -59,7 +59,9 @@ export class MergeCore<T, R> extends CoreBase<unknown> {
         this.#checkDone();
         this.sink.flush();
       },
+      settings.stats,
     );
+    if (settings.stats) settings.stats.concurrency = settings.concurrency;
   }
 
   accepts(_demand: boolean, backlog: number): boolean {
@@ -69,7 +71,11 @@ export class MergeCore<T, R> extends CoreBase<unknown> {
   push(input: unknown): void {
     if (this.done || this.#ended) return;
     const batch = adoptBatch<T>(input, this.#numbering, this.#settings.scheduler.now(), this.#settings.plain);
-    for (const entry of batch.entries) entry.pending++;
+    const stats = this.#settings.stats;
+    for (const entry of batch.entries) {
+      entry.pending++;
+      stats?.arrived(entry.index, entry.arrivedAt);
+    }
     for (const skipped of batch.skipped) {
       if (skipped.kind === 'failed') {
         (skipped).envelope.pending++;
