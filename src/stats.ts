@@ -110,6 +110,8 @@ export class StatsRecorder {
   tokensSpent = 0;
   tokenItems = 0;
   spentUsd = 0;
+  /** A moving average of item latency (arrival to outcome), -1 before the first: the adaptive wait reads it. */
+  latencyEwma = -1;
   latency: WindowedSamples;
   wait: WindowedSamples;
 
@@ -161,7 +163,9 @@ export class StatsRecorder {
     if (ok) this.ok++;
     else this.failed++;
     if (duplicate) this.outcomeDuplicates++;
-    this.latency.add(now, now - arrivedAt);
+    const latency = now - arrivedAt;
+    this.latency.add(now, latency);
+    this.latencyEwma = this.latencyEwma < 0 ? latency : this.latencyEwma + (latency - this.latencyEwma) / 16;
   }
 
   /** Forget everything counted so far (operators keep reporting to this same recorder). */

@@ -44,6 +44,18 @@ export interface BufferByTokensOptions<T> {
    * the stream with an {@link OversizeItemError}.
    */
   oversize?: 'alone' | 'error';
+  /**
+   * Adapt the wait to this latency goal (arrival to outcome, in ms): the wait shrinks when latency
+   * passes the target (measured by `stats` when given, else the batches' own waits) and grows toward
+   * `min(maxWaitMs, latencyTargetMs)` to fill batches when traffic is sparse. `maxWaitMs` still
+   * holds: no item waits longer. Default: no adaptation (batches close at `maxWaitMs`).
+   */
+  latencyTargetMs?: number;
+  /**
+   * With `latencyTargetMs`: a batch closes before `maxWaitMs` only once it holds this many items
+   * (a whole number, at least 1). Default 1.
+   */
+  minItems?: number;
   /** Where time comes from (for `maxWaitMs`). Default: RxJS `asyncScheduler`. */
   scheduler?: SchedulerLike;
   /** Tracer and meter for this operator's instruments, or `false` for none. Default: the global OpenTelemetry API. */
@@ -53,7 +65,7 @@ export interface BufferByTokensOptions<T> {
 }
 
 /** The option keys of bufferByTokens. */
-export const BATCH_KEYS = ['maxTokens', 'maxItems', 'maxWaitMs', 'text', 'tokenizer', 'batchOverheadTokens', 'itemOverheadTokens', 'oversize', 'scheduler', 'telemetry', 'stats'] as const;
+export const BATCH_KEYS = ['maxTokens', 'maxItems', 'maxWaitMs', 'text', 'tokenizer', 'batchOverheadTokens', 'itemOverheadTokens', 'oversize', 'scheduler', 'telemetry', 'stats', 'latencyTargetMs', 'minItems'] as const;
 
 /** The rules a batch is formed under (validated options of bufferByTokens and groupByLength). */
 export interface BatchRules<T> {
@@ -67,6 +79,8 @@ export interface BatchRules<T> {
   readonly scheduler: SchedulerLike;
   readonly telemetry: TelemetrySettings;
   readonly stats: StatsRecorder | undefined;
+  readonly latencyTargetMs: number | undefined;
+  readonly minItems: number;
 }
 
 /** Validate the batching options, throwing at creation with the operator's and the option's name. */
@@ -83,5 +97,7 @@ export function parseBatchRules<T>(options: OptionReader): BatchRules<T> {
     meter: new TokenMeter(textOf, resolveTokenizer(options.raw.tokenizer as TokenizerSpec | undefined, options.name('tokenizer'))),
     telemetry: telemetrySettings(options.raw.telemetry as TelemetryOptions | false | undefined, options.name('telemetry')),
     stats: statsRecorder(options),
+    latencyTargetMs: optionalDelay(options, 'latencyTargetMs'),
+    minItems: options.optionalPositive('minItems', { integer: true, min: 1 }) ?? 1,
   };
 }
