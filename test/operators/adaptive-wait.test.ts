@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { from, lastValueFrom, map, mergeMap, Observable, timer, toArray, VirtualTimeScheduler } from 'rxjs';
+import type { Observable} from 'rxjs';
+import { from, lastValueFrom, map, mergeMap, timer, toArray, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { bufferByTokens, createStats, groupByLength, mergeBatches, type Batch } from '../../src/index.js';
 import { runVirtual } from '../support/virtual-time.js';
