@@ -11,6 +11,7 @@ import { TokenMeter } from '../tokens/meter.js';
 import { getTokenizer } from '../tokens/tokenizers.js';
 import type { Batch, BatchHandler, ChainItem, Outcome, TelemetryOptions } from '../types.js';
 import { isIsolatable } from './merge/attempts.js';
+import { parseConcurrency } from './merge/concurrency.js';
 import { MergeCore, type MergeSettings } from './merge/core.js';
 
 /**
@@ -27,8 +28,12 @@ import { MergeCore, type MergeSettings } from './merge/core.js';
  * ```
  */
 export interface MergeBatchesOptions<T> {
-  /** Batches processed at once: a sliding window, a new batch starts the moment one finishes. Default 4. */
-  concurrency?: number;
+  /**
+   * Batches processed at once: a sliding window, a new batch starts the moment one finishes. Default 4.
+   * `'auto'` (1 to 64) or `{ min, max }` adapt it (AIMD): rate limits (429), timeouts and latency
+   * well past its baseline lower it, calls that go well raise it; never above `max`.
+   */
+  concurrency?: number | 'auto' | { min?: number; max: number };
   /**
    * A batch starts only within this many batches of the oldest one still running, so a slow batch
    * holds back at most this many finished ones: it bounds what `orderedResults` buffers. Default
@@ -87,11 +92,11 @@ function parseSettings<T>(raw: MergeBatchesOptions<T> | undefined): MergeSetting
     if (typeof limit !== 'object' || limit === null) throw new TypeError('mergeBatches: rateLimit: expected a rateLimiter(...) or { requestsPerMinute?, tokensPerMinute? }');
     limiter = typeof (limit as Partial<RateLimiter>).acquire === 'function' ? (limit as RateLimiter) : rateLimiter({ scheduler, ...(limit as RateLimiterOptions) });
   }
-  const concurrency = options.optionalPositive('concurrency', { integer: true, min: 1 }) ?? 4;
-  const orderWindow = options.raw.orderWindow === Infinity ? Infinity : (options.optionalPositive('orderWindow', { integer: true, min: 1 }) ?? 16 * concurrency);
+  const concurrency = parseConcurrency(options);
+  const orderWindow = options.raw.orderWindow === Infinity ? Infinity : (options.optionalPositive('orderWindow', { integer: true, min: 1 }) ?? 16 * concurrency.max);
   return {
     concurrency,
-    orderWindow: Math.max(orderWindow, concurrency),
+    orderWindow: Math.max(orderWindow, concurrency.max),
     retry: retryPolicy(options),
     timeoutMs: optionalDelay(options, 'timeoutMs'),
     limiter,

@@ -64,6 +64,8 @@ export class Solver<T, R> {
     readonly settings: SolverSettings<T>,
     readonly telemetry: Telemetry,
     readonly inflight: Inflight,
+    /** Told how each call that reached the handler ended, and how long it took (adaptive concurrency). */
+    readonly feedback: ((error: Error | undefined, latencyMs: number) => void) | undefined = undefined,
   ) {}
 
   /**
@@ -155,6 +157,7 @@ export class Solver<T, R> {
     const facts: AttemptFacts = {};
     const stats = this.settings.stats;
     let counted = false;
+    let sentAt = -1;
     try {
       if (limiter) {
         const asked = scheduler.now();
@@ -187,6 +190,7 @@ export class Solver<T, R> {
         running.run(() => {
           // The window counts this request from the moment it is handed to the handler.
           sent?.start?.();
+          sentAt = scheduler.now();
           if (stats) {
             stats.callStarted();
             counted = true;
@@ -203,11 +207,13 @@ export class Solver<T, R> {
       span = undefined;
       if (counted) this.#counted(unit, facts, undefined);
       counted = false;
+      if (sentAt >= 0) this.feedback?.(undefined, scheduler.now() - sentAt);
       return { ok: true, values };
     } catch (raw) {
       const error = this.#classify(raw);
       span?.end(error, facts, scheduler.now());
       if (counted) this.#counted(unit, facts, error);
+      if (sentAt >= 0) this.feedback?.(error, scheduler.now() - sentAt);
       return { ok: false, error };
     } finally {
       grant?.release?.();

@@ -8,10 +8,11 @@ import { Telemetry, type TelemetrySettings } from '../../internal/telemetry.js';
 import type { BatchHandler, Outcome } from '../../types.js';
 import { Inflight, Solver, type SolverSettings } from './attempts.js';
 import { Settlement } from './settlement.js';
+import { ConcurrencyLimit, type ConcurrencyBounds } from './concurrency.js';
 
 /** mergeBatches' options, validated. */
 export interface MergeSettings<T> extends SolverSettings<T> {
-  readonly concurrency: number;
+  readonly concurrency: ConcurrencyBounds;
   readonly orderWindow: number;
   readonly maxQueuedItems: number;
   readonly overflow: 'fail' | 'error';
@@ -35,6 +36,7 @@ export class MergeCore<T, R> extends CoreBase<unknown> {
   readonly #window = new Deque<{ finished: boolean }>();
   readonly #inflight = new Inflight();
   readonly #solver: Solver<T, R>;
+  readonly #limit: ConcurrencyLimit;
   readonly #settlement: Settlement<T, R>;
   readonly #telemetry: Telemetry;
   readonly #numbering: Numbering = { next: 0 };
@@ -49,7 +51,11 @@ export class MergeCore<T, R> extends CoreBase<unknown> {
     super(sink);
     this.#settings = settings;
     this.#telemetry = new Telemetry(settings.telemetry, 'merge');
-    this.#solver = new Solver(handler, settings, this.#telemetry, this.#inflight);
+    this.#limit = new ConcurrencyLimit(settings.concurrency, (limit) => {
+      if (settings.stats) settings.stats.concurrency = limit;
+    });
+    const feedback = this.#limit.adaptive ? (error: Error | undefined, latencyMs: number) => this.#limit.observe(error, latencyMs, this.#running, settings.scheduler.now()) : undefined;
+    this.#solver = new Solver(handler, settings, this.#telemetry, this.#inflight, feedback);
     this.#settlement = new Settlement<T, R>(
       handler,
       (outcome) => this.#emit(outcome),
@@ -61,7 +67,7 @@ export class MergeCore<T, R> extends CoreBase<unknown> {
       },
       settings.stats,
     );
-    if (settings.stats) settings.stats.concurrency = settings.concurrency;
+    if (settings.stats) settings.stats.concurrency = this.#limit.current;
   }
 
   accepts(_demand: boolean, backlog: number): boolean {
@@ -124,7 +130,7 @@ export class MergeCore<T, R> extends CoreBase<unknown> {
   }
 
   #canStart(): boolean {
-    return this.#running < this.#settings.concurrency && this.#window.length < this.#settings.orderWindow;
+    return this.#running < this.#limit.current && this.#window.length < this.#settings.orderWindow;
   }
 
   #pump(): void {
