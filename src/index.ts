@@ -10,6 +10,7 @@ export { bufferByTokens, type BufferByTokensOptions } from './operators/bufferBy
 export { dedupeSimilar, type DedupeSimilarOptions } from './operators/dedupeSimilar.js';
 export { groupByLength, logBoundaries, type GroupByLengthOptions } from './operators/groupByLength.js';
 export { mergeBatches, type MergeBatchesOptions } from './operators/mergeBatches.js';
+export type { BudgetOptions } from './operators/merge/budget.js';
 export { splitOnOverflow, type SplitOnOverflowOptions } from './operators/splitOnOverflow.js';
 export { orderedResults, type OrderedResultsOptions } from './operators/orderedResults.js';
 export { indexItems, type IndexItemsOptions } from './operators/indexItems.js';
@@ -46,6 +47,7 @@ export type {
 export {
   AbortError,
   BatchRejectedError,
+  BudgetExceededError,
   BatchResultMismatchError,
   ContextOverflowError,
   InvalidItemError,

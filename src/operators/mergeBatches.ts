@@ -12,6 +12,7 @@ import { getTokenizer } from '../tokens/tokenizers.js';
 import type { Batch, BatchHandler, ChainItem, Outcome, TelemetryOptions } from '../types.js';
 import { isIsolatable } from './merge/attempts.js';
 import { parseConcurrency } from './merge/concurrency.js';
+import { parseBudget, type BudgetOptions } from './merge/budget.js';
 import { MergeCore, type MergeSettings } from './merge/core.js';
 
 /**
@@ -74,11 +75,25 @@ export interface MergeBatchesOptions<T> {
   scheduler?: SchedulerLike;
   /** Tracer and meter for batch spans and instruments, or `false` for none. Default: the global OpenTelemetry API. */
   telemetry?: TelemetryOptions | false;
+  /**
+   * The urgency of an item (higher first): when batches wait for a slot, the batch holding the most
+   * urgent item starts first. `orderedResults` still restores input order; priority changes when
+   * work is done. Default: first in, first out.
+   */
+  priority?: (item: T) => number;
+  /** Aging, so that low priority is never starved: a waiting batch gains 1 priority every this many ms. Default 10,000. */
+  priorityAgingMs?: number;
+  /**
+   * A spend cap in tokens and/or US dollars, per run or per window (see {@link BudgetOptions}).
+   * Each call reserves its estimate (`estimateTokens`, else `batch.tokens`) before it is sent, so the
+   * spend passes the cap only by the calls in flight's under-estimate (their output tokens, mostly).
+   */
+  budget?: BudgetOptions;
   /** Where to count outcomes, calls, tokens, cost and latency (see {@link createStats}). */
   stats?: Stats;
 }
 
-const KEYS = ['concurrency', 'orderWindow', 'retry', 'timeoutMs', 'rateLimit', 'estimateTokens', 'isolate', 'maxQueuedItems', 'overflow', 'failFast', 'classifyError', 'scheduler', 'telemetry', 'stats'];
+const KEYS = ['concurrency', 'orderWindow', 'retry', 'timeoutMs', 'rateLimit', 'estimateTokens', 'isolate', 'maxQueuedItems', 'overflow', 'failFast', 'classifyError', 'scheduler', 'telemetry', 'stats', 'priority', 'priorityAgingMs', 'budget'];
 
 // Plain arrays given to mergeBatches are measured like this, only if a rate limit asks.
 const plainText = (item: unknown): string => (typeof item === 'string' ? item : (JSON.stringify(item) ?? String(item)));
@@ -109,6 +124,9 @@ function parseSettings<T>(raw: MergeBatchesOptions<T> | undefined): MergeSetting
     scheduler,
     telemetry: telemetrySettings(options.raw.telemetry as TelemetryOptions | false | undefined, options.name('telemetry')),
     stats: statsRecorder(options),
+    priority: options.fn('priority'),
+    agingMs: options.optionalPositive('priorityAgingMs') ?? 10_000,
+    budget: parseBudget(options, scheduler),
     plain: { meter: new TokenMeter<T>(plainText, getTokenizer('o200k_base')), maxTokens: Number.POSITIVE_INFINITY, batchOverheadTokens: 0, itemOverheadTokens: 0 },
   };
 }

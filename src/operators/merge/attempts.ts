@@ -12,6 +12,7 @@ import type { Batch, BatchHandler, HandlerContext } from '../../types.js';
 import { recoverOverflow } from '../split/recovery.js';
 import type { ItemResult } from './settlement.js';
 import type { StatsRecorder } from '../../stats.js';
+import type { Budget } from './budget.js';
 
 /** What the solver needs of mergeBatches' options. */
 export interface SolverSettings<T> {
@@ -66,6 +67,8 @@ export class Solver<T, R> {
     readonly inflight: Inflight,
     /** Told how each call that reached the handler ended, and how long it took (adaptive concurrency). */
     readonly feedback: ((error: Error | undefined, latencyMs: number) => void) | undefined = undefined,
+    /** This subscription's spend cap, if any: each call reserves before it is sent. */
+    readonly budget: Budget | undefined = undefined,
   ) {}
 
   /**
@@ -158,10 +161,13 @@ export class Solver<T, R> {
     const stats = this.settings.stats;
     let counted = false;
     let sentAt = -1;
+    let spend: Parameters<Budget['settle']>[0] | undefined;
+    let failed = true;
     try {
+      const weight = limiter || this.budget ? this.#weight(unit) : 0;
+      if (this.budget) spend = await this.budget.reserve(weight, controller.signal);
       if (limiter) {
         const asked = scheduler.now();
-        const weight = this.#weight(unit);
         grant = await (limiter.reserve ? limiter.reserve(weight, controller.signal) : limiter.acquire(weight, controller.signal));
         if (scheduler.now() > asked) this.telemetry.rateLimitWaited();
       }
@@ -208,6 +214,7 @@ export class Solver<T, R> {
       if (counted) this.#counted(unit, facts, undefined);
       counted = false;
       if (sentAt >= 0) this.feedback?.(undefined, scheduler.now() - sentAt);
+      failed = false;
       return { ok: true, values };
     } catch (raw) {
       const error = this.#classify(raw);
@@ -217,6 +224,8 @@ export class Solver<T, R> {
       return { ok: false, error };
     } finally {
       grant?.release?.();
+      // Billed usage replaces the reservation; a failed call without usage gives it back.
+      if (spend && (facts.usage || failed)) this.budget?.settle(spend, facts.usage, facts.model);
       if (timer) {
         timer.unsubscribe();
         this.inflight.timers.delete(timer);

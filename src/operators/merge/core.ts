@@ -8,10 +8,12 @@ import { Telemetry, type TelemetrySettings } from '../../internal/telemetry.js';
 import type { BatchHandler, Outcome } from '../../types.js';
 import { Inflight, Solver, type SolverSettings } from './attempts.js';
 import { Settlement } from './settlement.js';
+import type { Budget } from './budget.js';
 import { ConcurrencyLimit, type ConcurrencyBounds } from './concurrency.js';
+import { batchQueue, type BatchQueue, type PrioritySettings } from './priority.js';
 
 /** mergeBatches' options, validated. */
-export interface MergeSettings<T> extends SolverSettings<T> {
+export interface MergeSettings<T> extends SolverSettings<T>, PrioritySettings<T> {
   readonly concurrency: ConcurrencyBounds;
   readonly orderWindow: number;
   readonly maxQueuedItems: number;
@@ -19,6 +21,7 @@ export interface MergeSettings<T> extends SolverSettings<T> {
   readonly failFast: boolean;
   readonly telemetry: TelemetrySettings;
   readonly plain: PlainRules<T>;
+  readonly budget: (() => Budget) | undefined;
 }
 
 /** Outcomes waiting for the consumer past which a pull face stops pulling batches. */
@@ -31,7 +34,7 @@ const MAX_BACKLOG = 4096;
  */
 export class MergeCore<T, R> extends CoreBase<unknown> {
   readonly #settings: MergeSettings<T>;
-  readonly #queue = new Deque<TokenBatch<T>>();
+  readonly #queue: BatchQueue<T>;
   /** Started batches from the oldest unfinished one on, in start order (`true` once finished). */
   readonly #window = new Deque<{ finished: boolean }>();
   readonly #inflight = new Inflight();
@@ -50,12 +53,13 @@ export class MergeCore<T, R> extends CoreBase<unknown> {
   constructor(handler: BatchHandler<T, R>, settings: MergeSettings<T>, sink: Sink<unknown>) {
     super(sink);
     this.#settings = settings;
+    this.#queue = batchQueue(settings);
     this.#telemetry = new Telemetry(settings.telemetry, 'merge');
     this.#limit = new ConcurrencyLimit(settings.concurrency, (limit) => {
       if (settings.stats) settings.stats.concurrency = limit;
     });
     const feedback = this.#limit.adaptive ? (error: Error | undefined, latencyMs: number) => this.#limit.observe(error, latencyMs, this.#running, settings.scheduler.now()) : undefined;
-    this.#solver = new Solver(handler, settings, this.#telemetry, this.#inflight, feedback);
+    this.#solver = new Solver(handler, settings, this.#telemetry, this.#inflight, feedback, settings.budget?.());
     this.#settlement = new Settlement<T, R>(
       handler,
       (outcome) => this.#emit(outcome),
@@ -124,7 +128,7 @@ export class MergeCore<T, R> extends CoreBase<unknown> {
       return;
     }
     this.#telemetry.itemsIn(size);
-    this.#queue.push(batch);
+    this.#queue.push(batch, this.#settings.scheduler.now());
     this.#queuedItems += size;
     this.#pump();
   }
@@ -135,7 +139,7 @@ export class MergeCore<T, R> extends CoreBase<unknown> {
 
   #pump(): void {
     while (!this.done && this.#queue.length > 0 && this.#canStart()) {
-      const batch = this.#queue.shift() as TokenBatch<T>;
+      const batch = this.#queue.shift(this.#settings.scheduler.now()) as TokenBatch<T>;
       this.#queuedItems -= batch.entries.length;
       if (this.#queuedItems <= this.#settings.maxQueuedItems / 2) this.#overflowError = undefined;
       const place = { finished: false };
