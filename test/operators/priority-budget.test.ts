@@ -64,14 +64,14 @@ describe('mergeBatches: budget', () => {
           let billed = 0;
           let worstUnder = 0;
           const plan = new Map(calls.map((call, i) => [`c${i}`, call]));
-          const handler: BatchHandler<string, string> = (batch, { report }) => {
+          const handler: BatchHandler<string, string> = (batch, context) => {
             const call = plan.get(batch.items[0] as string)!;
             const actual = Math.round(call.tokens * call.factor);
             worstUnder = Math.max(worstUnder, actual - call.tokens);
             return new Promise((resolve) =>
               clock.schedule(() => {
                 billed += actual;
-                report({ usage: { inputTokens: actual, outputTokens: 0 } });
+                context.report({ usage: { inputTokens: actual, outputTokens: 0 } });
                 resolve(batch.items);
               }, call.ms),
             );

@@ -1,5 +1,4 @@
 import type { TokenBatch } from '../../batching/batch.js';
-import type { Envelope } from '../../internal/chain.js';
 import { Deque } from '../../internal/deque.js';
 
 /** `priority` and `priorityAgingMs` of mergeBatches, validated. */
