@@ -1,4 +1,5 @@
 import type { Scenario } from '../harness.js';
+import { adaptiveScenario, budgetScenario, priorityScenario } from './adaptive.js';
 import { bufferByTokensScenario } from './buffer-by-tokens.js';
 import { dedupe } from './dedupe.js';
 import { embeddingsEncoding } from './embeddings-encoding.js';
@@ -9,4 +10,4 @@ import { syncSourceScenario } from './sync-source.js';
 import { telemetryOverhead } from './telemetry-overhead.js';
 
 /** Every bench scenario, in the order `npm run bench` runs them. */
-export const scenarios: Scenario[] = [bufferByTokensScenario, processingScenario, dedupe, groupingScenario, telemetryOverhead, embeddingsEncoding, syncSourceScenario, redisWorkersScenario];
+export const scenarios: Scenario[] = [bufferByTokensScenario, processingScenario, dedupe, groupingScenario, telemetryOverhead, embeddingsEncoding, syncSourceScenario, redisWorkersScenario, adaptiveScenario, budgetScenario, priorityScenario];

@@ -26,7 +26,7 @@ export function parseConcurrency(options: OptionReader): ConcurrencyBounds {
 
 /**
  * An adaptive concurrency limit, AIMD in the manner of Netflix's concurrency-limits: each call that
- * ends well while the limit is in use raises it by 1/limit, about one per round trip (additive increase); a rate limit (429), a
+ * ends well while the limit is in use raises it by one (additive increase); a rate limit (429), a
  * timeout, or latency well past its baseline (the queue at the provider grows) lowers it by a
  * factor (multiplicative decrease), at most once per baseline latency so that one burst of 429s
  * counts once. It stays within `[min, max]`, and climbs back when the pressure is gone.
@@ -68,8 +68,9 @@ export class ConcurrencyLimit {
         this.#lastDecrease = now;
       }
     } else if (error === undefined && running * 2 >= this.current) {
-      // About one more per round trip of the whole window (as TCP's congestion avoidance).
-      this.#limit = Math.min(this.bounds.max, this.#limit + 1 / this.#limit);
+      // One more per call that went well while the limit was in use (Netflix's AIMD): the limit
+      // finds the provider's capacity within a round trip or two, and probes it again after a drop.
+      this.#limit = Math.min(this.bounds.max, this.#limit + 1);
     }
     if (this.current !== before) this.onChange(this.current);
   }
