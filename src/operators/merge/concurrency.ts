@@ -28,8 +28,8 @@ export function parseConcurrency(options: OptionReader): ConcurrencyBounds {
  * An adaptive concurrency limit, AIMD in the manner of Netflix's concurrency-limits: each call that
  * ends well while the limit is in use raises it by one (additive increase); a rate limit (429), a
  * timeout, or latency well past its baseline (the queue at the provider grows) lowers it by a
- * factor (multiplicative decrease), at most once per baseline latency so that one burst of 429s
- * counts once. It stays within `[min, max]`, and climbs back when the pressure is gone.
+ * factor (multiplicative decrease), once per congestion event: only calls sent after the last
+ * decrease can lower it again, so one burst of 429s counts once. It stays within `[min, max]`, and climbs back when the pressure is gone.
  */
 export class ConcurrencyLimit {
   #limit: number;
@@ -63,7 +63,8 @@ export class ConcurrencyLimit {
     }
     const slow = this.#baseline > 0 && latencyMs > 2 * this.#baseline + 1;
     if (dropped || slow) {
-      if (now - this.#lastDecrease >= Math.max(1, this.#baseline)) {
+      // Once per congestion event: calls sent before the last decrease tell nothing new.
+      if (now - latencyMs > this.#lastDecrease) {
         this.#limit = Math.max(this.bounds.min, this.#limit * (dropped ? 0.5 : 0.9));
         this.#lastDecrease = now;
       }
