@@ -33,12 +33,13 @@ function arrivals(clock: VirtualTimeScheduler, phases: readonly Phase[], urgentE
     let id = 0;
     let owed = 0;
     const end = phases.reduce((sum, phase) => sum + phase.ms, 0);
-    const action = clock.schedule(function tick() {
+    // Each tick is scheduled afresh: a VirtualAction rescheduling itself nests a subscription per tick.
+    let action = clock.schedule(function tick() {
       const now = clock.now();
       if (now >= end) return subscriber.complete();
       owed += phaseAt(phases, now).rate / 100;
       for (; owed >= 1; owed--, id++) subscriber.next({ id, at: now, urgent: urgentEvery > 0 && id % urgentEvery === 0 });
-      this.schedule(undefined, 10);
+      action = clock.schedule(tick, 10);
     }, 0);
     return () => action.unsubscribe();
   });
