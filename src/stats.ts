@@ -130,6 +130,11 @@ export class StatsRecorder {
     if (index >= this.in) this.in = index + 1;
   }
 
+  /** An item answered from a cache without a call (for the result-reuse work: call it once per such item). */
+  cacheHit(): void {
+    this.cacheHits++;
+  }
+
   duplicateFound(): void {
     this.dedupeDuplicates++;
   }

@@ -2,6 +2,7 @@ import { from, lastValueFrom, toArray, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { bufferByTokens, createStats, dedupeSimilar, mergeBatches, RateLimitError, simulatedModel, type ChainStats } from '../src/index.js';
 import * as iterable from '../src/iterable.js';
+import { RECORDER } from '../src/stats.js';
 import { runVirtual } from './support/virtual-time.js';
 import { charTokens, collect, timedHandler } from './support/handlers.js';
 
@@ -86,5 +87,17 @@ describe('createStats', () => {
     expect(() => createStats({ totl: 3 } as never)).toThrow("createStats: unknown option 'totl' (did you mean 'total'?)");
     expect(() => bufferByTokens({ maxTokens: 10, stats: {} as never })).toThrow('bufferByTokens: stats: expected the result of createStats()');
     expect(() => mergeBatches(async () => [], { stats: 1 as never })).toThrow(TypeError);
+  });
+});
+
+describe('createStats with groupByLength and cache hits', () => {
+  it('counts batches per bucket, and cache hits reported through the recorder', async () => {
+    const { groupByLength } = await import('../src/index.js');
+    const clock = new VirtualTimeScheduler();
+    const stats = createStats({ scheduler: clock });
+    await runVirtual(clock, () => lastValueFrom(from(['a', 'bb', 'cccccccccccccccccccc']).pipe(groupByLength<string>({ maxTokens: 100, boundaries: [5], tokenizer: charTokens, stats, scheduler: clock }), toArray())));
+    expect(stats.snapshot().batches.closed).toBe(2);
+    (stats as unknown as { [RECORDER]: { cacheHit(): void } })[RECORDER].cacheHit();
+    expect(stats.snapshot().items.cacheHits).toBe(1);
   });
 });
