@@ -6,6 +6,7 @@
  */
 import { Observable } from 'rxjs';
 import {
+  createStats,
   dedupeSimilar,
   groupByLength,
   mergeBatches,
@@ -90,27 +91,14 @@ const model = simulatedModel<Ticket, 'classify'>({
 });
 
 const started = Date.now();
+// Only for the latency shown on each line; everything counted comes from the library's stats.
 const arrival = new Map<number, number>();
-const latencies: number[] = [];
-let duplicates = 0;
-let failures = 0;
-let batches = 0;
-let utilizationSum = 0;
-let itemTokensTotal = 0;
+const stats = createStats({ total: TOTAL, windowMs: 3_600_000 });
 
-const percentile = (values: number[], p: number) => {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
-};
 const status = () => {
-  const seconds = (Date.now() - started) / 1000;
-  const stats = model.stats();
-  // One call per item would send the prompt with every item, and every duplicate too.
-  const sent = Math.max(1, latencies.length - duplicates);
-  const perItemTokens = latencies.length * PROMPT_TOKENS + (itemTokensTotal / sent) * latencies.length;
-  const tokensSaved = Math.max(0, Math.round(perItemTokens - stats.inputTokens));
-  return `${latencies.length}/${TOTAL} items | ${(latencies.length / seconds).toFixed(1)} items/s | ${batches} batches, ${((utilizationSum / Math.max(1, batches)) * 100).toFixed(0)}% full | p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms | ${stats.calls} calls (${Math.max(0, latencies.length - stats.calls)} saved), ~${tokensSaved} tokens saved, ${duplicates} duplicates`;
+  const s = stats.snapshot();
+  const eta = s.eta ? `, ETA ${(s.eta.etaMs / 1000).toFixed(0)} s` : '';
+  return `${s.items.done}/${TOTAL} items | ${s.throughput.itemsPerSecond.toFixed(1)} items/s${eta} | ${s.batches.closed} batches, ${(s.batches.meanUtilization * 100).toFixed(0)}% full | p50 ${s.latency.p50Ms} ms, p99 ${s.latency.p99Ms} ms | ${s.calls.made} calls, concurrency ${s.calls.concurrency} | ${s.items.duplicates} duplicates, ~${s.tokens.saved} tokens saved`;
 };
 const statusTimer = setInterval(() => {
   if (interactive) process.stdout.write(`\r\x1b[2K${status()}`);
@@ -119,9 +107,6 @@ const statusTimer = setInterval(() => {
 
 const print = (outcome: Outcome<Ticket, string>) => {
   const latency = Date.now() - (arrival.get(outcome.index) ?? started);
-  latencies.push(latency);
-  if (outcome.duplicateOf !== undefined) duplicates++;
-  if (!outcome.ok) failures++;
   if (!outcome.ok && process.env.DEMO_DEBUG) console.error(outcome.error);
   const what = outcome.ok ? outcome.value : `failed: ${outcome.error.name}`;
   const dup = outcome.duplicateOf !== undefined ? ` (duplicate of #${outcome.duplicateOf})` : '';
@@ -132,14 +117,17 @@ const print = (outcome: Outcome<Ticket, string>) => {
 
 feed()
   .pipe(
-    dedupeSimilar({ method: 'minhash', text: (ticket) => ticket.body, threshold: 0.9, maxEntries: 2000 }),
+    dedupeSimilar({ method: 'minhash', text: (ticket) => ticket.body, threshold: 0.9, maxEntries: 2000, stats }),
     groupByLength({
       maxTokens: 3000,
       maxItems: 32,
       maxWaitMs: 500,
+      // The wait adapts: shorter when the chain runs late, up to maxWaitMs when traffic is sparse.
+      latencyTargetMs: 1500,
       text: (ticket) => ticket.body,
       batchOverheadTokens: PROMPT_TOKENS,
       itemOverheadTokens: 4,
+      stats,
     }),
     // Long pasted logs beyond the budget are cut into overlapping chunks; their labels are merged.
     splitOnOverflow<Ticket, string>({
@@ -149,15 +137,13 @@ feed()
         merge: (labels) => labels.find((label) => label !== 'other') ?? 'other',
       },
     }),
-    mergeBatches(
-      (batch, context) => {
-        batches++;
-        utilizationSum += batch.utilization;
-        itemTokensTotal += batch.itemTokens.reduce((sum, tokens) => sum + tokens, 0);
-        return model.handler(batch, context);
-      },
-      { concurrency: 6, retry: { maxAttempts: 4, baseDelayMs: 200 }, timeoutMs: 10_000, rateLimit: { requestsPerMinute: 600, tokensPerMinute: 400_000 } },
-    ),
+    mergeBatches(model.handler, {
+      concurrency: { min: 1, max: 8 },
+      retry: { maxAttempts: 4, baseDelayMs: 200 },
+      timeoutMs: 10_000,
+      rateLimit: { requestsPerMinute: 600, tokensPerMinute: 400_000 },
+      stats,
+    }),
     orderedResults(),
     // The live page (examples/live): charts of the chain's stats and the ordered results, at the printed URL.
     livePage<Ticket, string>({ total: TOTAL, title: 'support tickets (simulated model)', label: (ticket) => ticket.body, shim: { concurrency: 6, usdPerMillionTokens: 0.15 } }),
@@ -172,28 +158,25 @@ feed()
     complete: () => {
       clearInterval(statusTimer);
       if (interactive) process.stdout.write('\r\x1b[2K');
-      const stats = model.stats();
-      const seconds = (Date.now() - started) / 1000;
-      const sent = latencies.length - duplicates;
-      // One call per item would send the prompt with every item, duplicates included.
-      const perItemTokens = TOTAL * PROMPT_TOKENS + (itemTokensTotal / Math.max(1, sent)) * TOTAL + stats.outputTokens * (TOTAL / Math.max(1, stats.items));
+      const s = stats.snapshot();
+      const seconds = s.elapsedMs / 1000;
       const rows: [string, string][] = [
-        ['items', String(latencies.length)],
-        ['near-duplicates not sent', String(duplicates)],
-        ['failed items', String(failures)],
-        ['batches', String(batches)],
-        ['mean batch utilization', `${((utilizationSum / Math.max(1, batches)) * 100).toFixed(1)} %`],
-        ['model calls (one per item: ' + TOTAL + ')', `${stats.calls} (${(TOTAL / Math.max(1, stats.calls)).toFixed(1)}x fewer)`],
-        ['tokens billed (one per item, est.)', `${stats.inputTokens + stats.outputTokens} (${Math.round(perItemTokens)})`],
-        ['cost', `$${stats.costUsd.toFixed(5)}`],
-        ['latency p50 / p99', `${percentile(latencies, 50)} ms / ${percentile(latencies, 99)} ms`],
-        ['throughput', `${(latencies.length / seconds).toFixed(1)} items/s over ${seconds.toFixed(1)} s`],
+        ['items', String(s.items.done)],
+        ['near-duplicates not sent', String(s.items.duplicates)],
+        ['failed items', String(s.items.failed)],
+        ['batches', String(s.batches.closed)],
+        ['mean batch utilization', `${(s.batches.meanUtilization * 100).toFixed(1)} %`],
+        ['model calls (one per item: ' + TOTAL + ')', `${s.calls.made} (${(TOTAL / Math.max(1, s.calls.made)).toFixed(1)}x fewer), ${s.calls.retries} retries, ${s.calls.rateLimited} 429s`],
+        ['tokens billed (saved, est.)', `${s.tokens.spent} (${s.tokens.saved})`],
+        ['cost (saved, est.)', `$${s.cost.spentUsd.toFixed(5)} ($${s.cost.savedUsd.toFixed(5)})`],
+        ['latency p50 / p99', `${s.latency.p50Ms} ms / ${s.latency.p99Ms} ms`],
+        ['throughput', `${(s.items.done / Math.max(0.001, seconds)).toFixed(1)} items/s over ${seconds.toFixed(1)} s`],
       ];
       const width = Math.max(...rows.map(([name]) => name.length));
       console.log('\nsummary');
       for (const [name, value] of rows) console.log(`  ${name.padEnd(width)}  ${value}`);
-      if (latencies.length !== TOTAL) {
-        console.error(`expected ${TOTAL} outcomes, got ${latencies.length}`);
+      if (s.items.done !== TOTAL) {
+        console.error(`expected ${TOTAL} outcomes, got ${s.items.done}`);
         process.exitCode = 1;
       }
     },

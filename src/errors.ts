@@ -228,3 +228,16 @@ export class OutcomeOrderError extends TokenbatchError {
     super(message);
   }
 }
+
+/**
+ * A `mergeBatches` budget (tokens or money, per run or per window) is spent: the batch was not
+ * sent. Not retried. With `budget.onExceeded: 'pause'` batches wait instead.
+ *
+ * @example
+ * ```ts
+ * if (!outcome.ok && outcome.error instanceof BudgetExceededError) console.log('over budget:', outcome.error.message);
+ * ```
+ */
+export class BudgetExceededError extends TokenbatchError {
+  override name = 'BudgetExceededError';
+}

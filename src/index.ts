@@ -10,9 +10,12 @@ export { bufferByTokens, type BufferByTokensOptions } from './operators/bufferBy
 export { dedupeSimilar, type DedupeSimilarOptions } from './operators/dedupeSimilar.js';
 export { groupByLength, logBoundaries, type GroupByLengthOptions } from './operators/groupByLength.js';
 export { mergeBatches, type MergeBatchesOptions } from './operators/mergeBatches.js';
+export type { BudgetOptions } from './operators/merge/budget.js';
 export { splitOnOverflow, type SplitOnOverflowOptions } from './operators/splitOnOverflow.js';
 export { orderedResults, type OrderedResultsOptions } from './operators/orderedResults.js';
 export { indexItems, type IndexItemsOptions } from './operators/indexItems.js';
+export { createStats, type ChainStats, type Stats, type StatsOptions } from './stats.js';
+export { DEFAULT_PRICES, type ModelPrice } from './pricing.js';
 export { rateLimiter, type RateLimiter, type RateLimiterOptions, type RateLimitGrant } from './rateLimiter.js';
 export { isRetryable, type RetryOptions } from './retry.js';
 export { isCached, isDuplicate, isFailure, isOk } from './outcomes.js';
@@ -45,6 +48,7 @@ export type {
 export {
   AbortError,
   BatchRejectedError,
+  BudgetExceededError,
   BatchResultMismatchError,
   ContextOverflowError,
   InvalidItemError,

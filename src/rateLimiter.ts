@@ -2,6 +2,7 @@ import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import { AbortError } from './errors.js';
 import type { RateLimitHint } from './types.js';
 import { OptionReader } from './internal/options.js';
+import { scheduleAfter } from './internal/timers.js';
 
 /**
  * Options of {@link rateLimiter}.
@@ -36,6 +37,13 @@ export interface RateLimitGrant {
   readonly tokens: number;
   /** Replace the reservation with the tokens actually used, once known. */
   settle(actualTokens: number): void;
+  /**
+   * For grants of {@link RateLimiter.reserve}: the request goes on the wire now. The window counts
+   * it from this moment, so a delay between grant and send cannot let two windows' worth through.
+   */
+  start?(): void;
+  /** For grants of {@link RateLimiter.reserve}: the request will not be sent; give its place back. */
+  release?(): void;
 }
 
 /**
@@ -51,6 +59,12 @@ export interface RateLimitGrant {
 export interface RateLimiter {
   /** Wait until a request weighing `tokens` fits in the window, then reserve it. Rejects when `signal` aborts. */
   acquire(tokens: number, signal?: AbortSignal): Promise<RateLimitGrant>;
+  /**
+   * Like `acquire`, but the request counts from the moment its grant's `start()` is called (it holds
+   * its place in the window until then), so requests as sent never exceed the limits in any window,
+   * however late they leave after their grant. Call `release()` instead if it is never sent.
+   */
+  reserve?(tokens: number, signal?: AbortSignal): Promise<RateLimitGrant>;
   /** Stop granting for `ms` milliseconds (a 429 asked us to back off). */
   pause(ms: number): void;
   /** Take a provider's rate-limit headers into account: when they say nothing is left, wait for the reset. */
@@ -60,12 +74,15 @@ export interface RateLimiter {
 }
 
 interface Granted {
+  /** When the request was sent (or granted, for `acquire`); `Infinity` while a reservation waits for `start()`. */
   at: number;
   tokens: number;
 }
 
 interface Waiter {
   tokens: number;
+  /** Granted by `reserve`: counts from `start()`. */
+  reserved: boolean;
   resolve(grant: RateLimitGrant): void;
   reject(error: unknown): void;
   cleanup(): void;
@@ -116,6 +133,18 @@ class SlidingWindowLimiter implements RateLimiter {
   }
 
   acquire(tokens: number, signal?: AbortSignal): Promise<RateLimitGrant> {
+    return this.#enqueue(tokens, signal, false);
+  }
+
+  reserve(tokens: number, signal?: AbortSignal): Promise<RateLimitGrant> {
+    return this.#enqueue(tokens, signal, true);
+  }
+
+  #enqueue(tokens: number, signal: AbortSignal | undefined, reserved: boolean): Promise<RateLimitGrant> {
+    // A bad weight fails this request alone: NaN would silently switch the token limit off for everyone.
+    if (typeof tokens !== 'number' || !Number.isFinite(tokens) || tokens < 0) {
+      return Promise.reject(new RangeError(`rateLimiter: acquire: expected a token count >= 0, got ${String(tokens)}`));
+    }
     if (signal?.aborted) return Promise.reject(signal.reason ?? new AbortError('aborted'));
     return new Promise<RateLimitGrant>((resolve, reject) => {
       const onAbort = () => {
@@ -125,7 +154,8 @@ class SlidingWindowLimiter implements RateLimiter {
         this.#pump();
       };
       const waiter: Waiter = {
-        tokens: Math.max(0, tokens),
+        tokens,
+        reserved,
         resolve,
         reject,
         waited: false,
@@ -149,8 +179,10 @@ class SlidingWindowLimiter implements RateLimiter {
   }
 
   #expire(now: number): void {
-    while (this.#granted.length > 0 && (this.#granted[0] as Granted).at <= now - this.windowMs) {
-      this.#tokensInWindow -= (this.#granted.shift() as Granted).tokens;
+    const granted = this.#granted;
+    // Records are kept in time order, reservations not yet started (at: Infinity) last.
+    while (granted.length > 0 && (granted[0] as Granted).at <= now - this.windowMs) {
+      this.#tokensInWindow -= (granted.shift() as Granted).tokens;
     }
   }
 
@@ -188,17 +220,11 @@ class SlidingWindowLimiter implements RateLimiter {
       if (head.waited) this.#waits++;
       this.#grantedCount++;
       this.#lastTokens = Math.max(1, head.tokens);
-      const record: Granted = { at: now, tokens: head.tokens };
+      const record: Granted = { at: head.reserved ? Number.POSITIVE_INFINITY : now, tokens: head.tokens };
       this.#granted.push(record);
+      this.#sortStarted(record);
       this.#tokensInWindow += head.tokens;
-      head.resolve({
-        tokens: head.tokens,
-        settle: (actual) => {
-          if (!(actual >= 0) || !this.#granted.includes(record)) return;
-          this.#tokensInWindow += actual - record.tokens;
-          record.tokens = actual;
-        },
-      });
+      head.resolve(this.#grant(record));
     }
     // Nobody waits: a wake-up would only keep the scheduler (and a process) busy.
     this.#timer?.unsubscribe();
@@ -206,14 +232,51 @@ class SlidingWindowLimiter implements RateLimiter {
     this.#wakeAt = Number.POSITIVE_INFINITY;
   }
 
+  #grant(record: Granted): RateLimitGrant {
+    return {
+      tokens: record.tokens,
+      settle: (actual) => {
+        if (!(typeof actual === 'number' && Number.isFinite(actual) && actual >= 0) || !this.#granted.includes(record)) return;
+        this.#tokensInWindow += actual - record.tokens;
+        record.tokens = actual;
+      },
+      start: () => {
+        if (record.at !== Number.POSITIVE_INFINITY) return;
+        // Sent now: its place in the window is counted from here (never earlier than the records before it).
+        record.at = this.scheduler.now();
+        this.#sortStarted(record);
+        this.#pump();
+      },
+      release: () => {
+        if (record.at !== Number.POSITIVE_INFINITY) return;
+        const at = this.#granted.indexOf(record);
+        if (at >= 0) this.#granted.splice(at, 1);
+        this.#tokensInWindow -= record.tokens;
+        this.#pump();
+      },
+    };
+  }
+
+  /** Keep the records ordered by time: a started reservation moves before those still waiting to start. */
+  #sortStarted(record: Granted): void {
+    const granted = this.#granted;
+    let i = granted.lastIndexOf(record);
+    while (i > 0 && (granted[i - 1] as Granted).at > record.at) {
+      granted[i] = granted[i - 1] as Granted;
+      i--;
+    }
+    granted[i] = record;
+  }
+
   #wake(at: number): void {
+    if (at === Number.POSITIVE_INFINITY) return; // a reservation must start first; its start() pumps again
     if (this.#timer && this.#wakeAt <= at) return;
     this.#timer?.unsubscribe();
     this.#wakeAt = at;
-    this.#timer = this.scheduler.schedule(() => {
+    this.#timer = scheduleAfter(this.scheduler, at - this.scheduler.now(), () => {
       this.#timer = undefined;
       this.#wakeAt = Number.POSITIVE_INFINITY;
       this.#pump();
-    }, at - this.scheduler.now());
+    });
   }
 }

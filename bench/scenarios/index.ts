@@ -1,4 +1,5 @@
 import type { Scenario } from '../harness.js';
+import { adaptiveScenario, budgetScenario, priorityScenario } from './adaptive.js';
 import { bufferByTokensScenario } from './buffer-by-tokens.js';
 import { counting } from './counting.js';
 import { dedupe } from './dedupe.js';
@@ -15,4 +16,4 @@ import { syncSourceScenario } from './sync-source.js';
 import { telemetryOverhead } from './telemetry-overhead.js';
 
 /** Every bench scenario, in the order `npm run bench` runs them. */
-export const scenarios: Scenario[] = [bufferByTokensScenario, counting, processingScenario, dedupe, dedupeSafety, resultCacheScenario, groupingScenario, telemetryOverhead, embeddingsEncoding, syncSourceScenario, poisonScenario, redisWorkersScenario, redisFleetScenario, openAIBatchScenario];
+export const scenarios: Scenario[] = [bufferByTokensScenario, counting, processingScenario, dedupe, dedupeSafety, resultCacheScenario, groupingScenario, telemetryOverhead, embeddingsEncoding, syncSourceScenario, poisonScenario, redisWorkersScenario, redisFleetScenario, openAIBatchScenario, adaptiveScenario, budgetScenario, priorityScenario];

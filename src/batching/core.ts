@@ -4,7 +4,9 @@ import type { Envelope} from '../internal/chain.js';
 import { asEnvelope, ItemFailure, kindOf, type Numbering, type Skipped } from '../internal/chain.js';
 import { CoreBase, isSkipped, type Sink } from '../internal/core.js';
 import { Telemetry } from '../internal/telemetry.js';
+import { scheduleAfter } from '../internal/timers.js';
 import type { CloseReason } from '../types.js';
+import { AdaptiveWait } from './adaptive-wait.js';
 import { TokenBatch } from './batch.js';
 import type { BatchRules } from './rules.js';
 
@@ -19,7 +21,12 @@ class OpenBatch<T> {
   /** Entries whose count in `estimate` is still a bound. */
   unresolved = 0;
   timer: Subscription | undefined;
-  constructor(overhead: number) {
+  /** The adaptive wait passed while it held fewer than `minItems`: it closes on reaching them. */
+  due = false;
+  constructor(
+    overhead: number,
+    readonly openedAt: number,
+  ) {
     this.estimate = overhead;
   }
 }
@@ -39,6 +46,7 @@ export class BatchingCore<T> extends CoreBase<unknown> {
   readonly #lanes: (OpenBatch<T> | undefined)[];
   readonly #telemetry: Telemetry;
   readonly #numbering: Numbering = { next: 0 };
+  readonly #adaptive: AdaptiveWait | undefined;
   #nextBatchIndex = 0;
 
   constructor(rules: BatchRules<T>, sink: Sink<unknown>, stage: string, lanes = 1, route: (envelope: Envelope<T>) => number = () => 0) {
@@ -47,6 +55,7 @@ export class BatchingCore<T> extends CoreBase<unknown> {
     this.#telemetry = new Telemetry(rules.telemetry, stage);
     this.#route = route;
     this.#lanes = new Array<OpenBatch<T> | undefined>(lanes).fill(undefined);
+    if (rules.latencyTargetMs !== undefined) this.#adaptive = new AdaptiveWait(rules.latencyTargetMs, rules.maxWaitMs, rules.stats);
   }
 
   accepts(demand: boolean): boolean {
@@ -90,6 +99,7 @@ export class BatchingCore<T> extends CoreBase<unknown> {
   #item(envelope: Envelope<T>): void {
     if (this.done) return;
     this.#telemetry.itemsIn(1);
+    this.#rules.stats?.arrived(envelope.index, envelope.arrivedAt);
     try {
       this.#add(envelope);
     } catch (error) {
@@ -142,6 +152,7 @@ export class BatchingCore<T> extends CoreBase<unknown> {
     if (!meter.isExact(envelope)) open.unresolved++;
     if (open.entries.length >= maxItems) this.#close(lane, 'items');
     else if (this.#full(open)) this.#close(lane, 'tokens');
+    else if (open.due && open.entries.length >= this.#rules.minItems) this.#close(lane, 'time');
   }
 
   /**
@@ -156,17 +167,28 @@ export class BatchingCore<T> extends CoreBase<unknown> {
   }
 
   #open(lane: number): OpenBatch<T> {
-    const open = new OpenBatch<T>(this.#rules.batchOverheadTokens);
     const { maxWaitMs, scheduler } = this.#rules;
-    if (maxWaitMs !== undefined) {
-      open.timer = scheduler.schedule(() => {
-        if (this.#lanes[lane] !== open) return;
-        this.#close(lane, 'time');
-        this.sink.flush();
-      }, maxWaitMs);
-    }
+    const open = new OpenBatch<T>(this.#rules.batchOverheadTokens, scheduler.now());
+    const wait = this.#adaptive?.delay ?? maxWaitMs;
+    if (wait !== undefined) this.#time(lane, open, wait);
     this.#lanes[lane] = open;
     return open;
+  }
+
+  /** Close `open` by time after `wait`; an adaptive wait closes it only with `minItems`, `maxWaitMs` always. */
+  #time(lane: number, open: OpenBatch<T>, wait: number): void {
+    const { maxWaitMs, scheduler, minItems } = this.#rules;
+    open.timer = scheduleAfter(scheduler, wait, () => {
+      if (this.#lanes[lane] !== open) return;
+      const waited = scheduler.now() - open.openedAt;
+      if (open.entries.length < minItems && (maxWaitMs === undefined || waited < maxWaitMs)) {
+        open.due = true;
+        if (maxWaitMs !== undefined) this.#time(lane, open, maxWaitMs - waited);
+        return;
+      }
+      this.#close(lane, 'time');
+      this.sink.flush();
+    });
   }
 
   /** Replace the bounds in a batch's estimate with exact counts. */
@@ -184,6 +206,7 @@ export class BatchingCore<T> extends CoreBase<unknown> {
     if (!open) return;
     this.#lanes[lane] = undefined;
     open.timer?.unsubscribe();
+    this.#adaptive?.observe(reason, this.#rules.scheduler.now() - open.openedAt);
     this.#telemetry.queued(-open.entries.length);
     this.#emit(open.entries, reason, false, open.skipped);
   }
@@ -207,6 +230,16 @@ export class BatchingCore<T> extends CoreBase<unknown> {
         // A count that fails here fails again, visibly, where the batch is used.
       }
     }
+    if (this.#rules.stats && entries.length > 0) this.#rules.stats.batchClosed(entries, oversize ? Number.NaN : safeUtilization(batch), scheduler.now());
     this.sink.emit(batch);
+  }
+}
+
+/** A batch's utilization, or NaN when its items cannot be counted (that fails visibly where the batch is used). */
+function safeUtilization<T>(batch: TokenBatch<T>): number {
+  try {
+    return batch.utilization;
+  } catch {
+    return Number.NaN;
   }
 }

@@ -14,6 +14,8 @@ import type { CustomGuard, GuardOptions } from '../internal/similarity/guards.js
 import { createPredicateIndex, type PredicateIndex, type SimilarPredicate } from '../internal/similarity/predicate-index.js';
 import { Telemetry, telemetrySettings } from '../internal/telemetry.js';
 import { AbortError } from '../errors.js';
+import { scheduleAfter } from '../internal/timers.js';
+import { statsRecorder, type Stats, type StatsRecorder } from '../stats.js';
 
 /**
  * Options of {@link dedupeSimilar}.
@@ -71,9 +73,11 @@ export interface DedupeSimilarOptions<T> {
   scheduler?: SchedulerLike;
   /** Tracer and meter, or `false` for none. Default: the global OpenTelemetry API. */
   telemetry?: TelemetryOptions | false;
+  /** Where to count items and duplicates (see {@link createStats}). */
+  stats?: Stats;
 }
 
-const DEDUPE_KEYS = ['method', 'guards', 'guard', 'key', 'similar', 'threshold', 'maxEntries', 'ttlMs', 'text', 'embed', 'embedBatch', 'onDuplicate', 'shingleSize', 'numPerm', 'seed', 'scheduler', 'telemetry'];
+const DEDUPE_KEYS = ['method', 'guards', 'guard', 'key', 'similar', 'threshold', 'maxEntries', 'ttlMs', 'text', 'embed', 'embedBatch', 'onDuplicate', 'shingleSize', 'numPerm', 'seed', 'scheduler', 'telemetry', 'stats'];
 
 interface Settings<T> {
   method: 'exact' | 'minhash' | 'embedding' | 'custom';
@@ -89,6 +93,7 @@ interface Settings<T> {
   onDuplicate: DedupeSimilarOptions<T>['onDuplicate'];
   scheduler: SchedulerLike;
   telemetry: ReturnType<typeof telemetrySettings>;
+  stats: StatsRecorder | undefined;
 }
 
 /**
@@ -130,6 +135,7 @@ class DedupeCore<T> extends CoreBase<unknown> {
     // Skipped items and batches are for operators further down.
     if (isSkipped(input) || kindOf(input) === 'batch') return this.sink.emit(input);
     const envelope = asEnvelope<T>(input, this.#numbering, this.#settings.scheduler.now());
+    this.#settings.stats?.arrived(envelope.index, envelope.arrivedAt);
     this.#telemetry.itemsIn(1);
     let text: string;
     try {
@@ -187,6 +193,7 @@ class DedupeCore<T> extends CoreBase<unknown> {
       const representative = this.#representatives.get(found.id) as Envelope<T>;
       this.#telemetry.duplicate();
       this.#settings.onDuplicate?.(envelope.item, representative.item, found.similarity);
+      this.#settings.stats?.duplicateFound();
       this.sink.emit(new DuplicateNotice(envelope, representative, found.similarity));
       return;
     }
@@ -220,10 +227,10 @@ class DedupeCore<T> extends CoreBase<unknown> {
     this.#pending.push({ envelope, text });
     if (this.#pending.length >= this.#settings.embedMaxItems) this.#flushEmbeddings();
     else if (!this.#timer) {
-      this.#timer = this.#settings.scheduler.schedule(() => {
+      this.#timer = scheduleAfter(this.#settings.scheduler, this.#settings.embedMaxWaitMs, () => {
         this.#timer = undefined;
         this.#flushEmbeddings();
-      }, this.#settings.embedMaxWaitMs);
+      });
     }
   }
 
@@ -342,6 +349,7 @@ export function dedupeSimilarSpec<T>(raw: DedupeSimilarOptions<T> = {}): Operato
     onDuplicate: options.fn('onDuplicate'),
     scheduler: options.scheduler(),
     telemetry: telemetrySettings(raw.telemetry, options.name('telemetry')),
+    stats: statsRecorder(options),
   };
   if (method !== 'embedding') settings.embedMaxItems = Number.POSITIVE_INFINITY;
   return {

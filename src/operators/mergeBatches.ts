@@ -3,6 +3,8 @@ import type { OperatorSpec } from '../internal/core.js';
 import { resultCacheLayer, type ResultCacheOptions } from '../cache/layer.js';
 import { OptionReader } from '../internal/options.js';
 import { rxOperator } from '../internal/rx-face.js';
+import { optionalDelay } from '../internal/timers.js';
+import { statsRecorder, type Stats } from '../stats.js';
 import { telemetrySettings } from '../internal/telemetry.js';
 import { rateLimiter, type RateLimiter, type RateLimiterOptions } from '../rateLimiter.js';
 import { retryPolicy, type RetryOptions } from '../retry.js';
@@ -10,6 +12,8 @@ import { TokenMeter } from '../tokens/meter.js';
 import { getTokenizer } from '../tokens/tokenizers.js';
 import type { Batch, BatchHandler, ChainItem, Outcome, TelemetryOptions } from '../types.js';
 import { isIsolatable } from './merge/attempts.js';
+import { parseConcurrency } from './merge/concurrency.js';
+import { parseBudget, type BudgetOptions } from './merge/budget.js';
 import { MergeCore, type MergeSettings } from './merge/core.js';
 
 /**
@@ -26,8 +30,12 @@ import { MergeCore, type MergeSettings } from './merge/core.js';
  * ```
  */
 export interface MergeBatchesOptions<T> {
-  /** Batches processed at once: a sliding window, a new batch starts the moment one finishes. Default 4. */
-  concurrency?: number;
+  /**
+   * Batches processed at once: a sliding window, a new batch starts the moment one finishes. Default 4.
+   * `'auto'` (1 to 64) or `{ min, max }` adapt it (AIMD): rate limits (429), timeouts and latency
+   * well past its baseline lower it, calls that go well raise it; never above `max`.
+   */
+  concurrency?: number | 'auto' | { min?: number; max: number };
   /**
    * A batch starts only within this many batches of the oldest one still running, so a slow batch
    * holds back at most this many finished ones: it bounds what `orderedResults` buffers. Default
@@ -74,9 +82,25 @@ export interface MergeBatchesOptions<T> {
   scheduler?: SchedulerLike;
   /** Tracer and meter for batch spans and instruments, or `false` for none. Default: the global OpenTelemetry API. */
   telemetry?: TelemetryOptions | false;
+  /**
+   * The urgency of an item (higher first): when batches wait for a slot, the batch holding the most
+   * urgent item starts first. `orderedResults` still restores input order; priority changes when
+   * work is done. Default: first in, first out.
+   */
+  priority?: (item: T) => number;
+  /** Aging, so that low priority is never starved: a waiting batch gains 1 priority every this many ms. Default 10,000. */
+  priorityAgingMs?: number;
+  /**
+   * A spend cap in tokens and/or US dollars, per run or per window (see {@link BudgetOptions}).
+   * Each call reserves its estimate (`estimateTokens`, else `batch.tokens`) before it is sent, so the
+   * spend passes the cap only by the calls in flight's under-estimate (their output tokens, mostly).
+   */
+  budget?: BudgetOptions;
+  /** Where to count outcomes, calls, tokens, cost and latency (see {@link createStats}). */
+  stats?: Stats;
 }
 
-const KEYS = ['concurrency', 'orderWindow', 'retry', 'timeoutMs', 'rateLimit', 'estimateTokens', 'isolate', 'maxQueuedItems', 'overflow', 'failFast', 'classifyError', 'cache', 'scheduler', 'telemetry'];
+const KEYS = ['concurrency', 'orderWindow', 'retry', 'timeoutMs', 'rateLimit', 'estimateTokens', 'isolate', 'maxQueuedItems', 'overflow', 'failFast', 'classifyError', 'cache', 'scheduler', 'telemetry', 'stats', 'priority', 'priorityAgingMs', 'budget'];
 
 // Plain arrays given to mergeBatches are measured like this, only if a rate limit asks.
 const plainText = (item: unknown): string => (typeof item === 'string' ? item : (JSON.stringify(item) ?? String(item)));
@@ -90,13 +114,13 @@ function parseSettings<T>(raw: MergeBatchesOptions<T> | undefined): MergeSetting
     if (typeof limit !== 'object' || limit === null) throw new TypeError('mergeBatches: rateLimit: expected a rateLimiter(...) or { requestsPerMinute?, tokensPerMinute? }');
     limiter = typeof (limit as Partial<RateLimiter>).acquire === 'function' ? (limit as RateLimiter) : rateLimiter({ scheduler, ...(limit as RateLimiterOptions) });
   }
-  const concurrency = options.optionalPositive('concurrency', { integer: true, min: 1 }) ?? 4;
-  const orderWindow = options.raw.orderWindow === Infinity ? Infinity : (options.optionalPositive('orderWindow', { integer: true, min: 1 }) ?? 16 * concurrency);
+  const concurrency = parseConcurrency(options);
+  const orderWindow = options.raw.orderWindow === Infinity ? Infinity : (options.optionalPositive('orderWindow', { integer: true, min: 1 }) ?? 16 * concurrency.max);
   return {
     concurrency,
-    orderWindow: Math.max(orderWindow, concurrency),
+    orderWindow: Math.max(orderWindow, concurrency.max),
     retry: retryPolicy(options),
-    timeoutMs: options.optionalPositive('timeoutMs'),
+    timeoutMs: optionalDelay(options, 'timeoutMs'),
     limiter,
     estimateTokens: options.fn('estimateTokens'),
     isolate: options.fn<(error: Error) => boolean>('isolate') ?? isIsolatable,
@@ -107,6 +131,10 @@ function parseSettings<T>(raw: MergeBatchesOptions<T> | undefined): MergeSetting
     classifyError: options.fn('classifyError'),
     scheduler,
     telemetry: telemetrySettings(options.raw.telemetry as TelemetryOptions | false | undefined, options.name('telemetry')),
+    stats: statsRecorder(options),
+    priority: options.fn('priority'),
+    agingMs: options.optionalPositive('priorityAgingMs') ?? 10_000,
+    budget: parseBudget(options, scheduler),
     plain: { meter: new TokenMeter<T>(plainText, getTokenizer('o200k_base')), maxTokens: Number.POSITIVE_INFINITY, batchOverheadTokens: 0, itemOverheadTokens: 0 },
   };
 }

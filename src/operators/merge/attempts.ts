@@ -11,6 +11,8 @@ import type { RetryPolicy } from '../../retry.js';
 import type { Batch, BatchHandler, HandlerContext } from '../../types.js';
 import { recoverOverflow } from '../split/recovery.js';
 import type { ItemResult } from './settlement.js';
+import type { StatsRecorder } from '../../stats.js';
+import type { Budget } from './budget.js';
 
 /** What the solver needs of mergeBatches' options. */
 export interface SolverSettings<T> {
@@ -21,6 +23,7 @@ export interface SolverSettings<T> {
   readonly classifyError: ((error: unknown) => Error) | undefined;
   readonly isolate: (error: Error) => boolean;
   readonly scheduler: SchedulerLike;
+  readonly stats: StatsRecorder | undefined;
 }
 
 /** The in-flight work of one subscription, so that stopping cancels all of it in one place. */
@@ -62,6 +65,10 @@ export class Solver<T, R> {
     readonly settings: SolverSettings<T>,
     readonly telemetry: Telemetry,
     readonly inflight: Inflight,
+    /** Told how each call that reached the handler ended, and how long it took (adaptive concurrency). */
+    readonly feedback: ((error: Error | undefined, latencyMs: number) => void) | undefined = undefined,
+    /** This subscription's spend cap, if any: each call reserves before it is sent. */
+    readonly budget: Budget | undefined = undefined,
   ) {}
 
   /**
@@ -109,6 +116,7 @@ export class Solver<T, R> {
         if (again.length === 0) return;
         // Only the items that failed alone go again, in a smaller batch of their own.
         this.telemetry.retried();
+        if (this.settings.stats) this.settings.stats.retries++;
         await this.sleep(retry.delay(tries, againError as Error));
         unit = unit.regroup(again, false, unit.maxTokens, unit.split, []);
         continue;
@@ -136,6 +144,7 @@ export class Solver<T, R> {
         return;
       }
       this.telemetry.retried();
+      if (this.settings.stats) this.settings.stats.retries++;
       await this.sleep(retry.delay(tries, error));
     }
   }
@@ -149,10 +158,17 @@ export class Solver<T, R> {
     let grant: RateLimitGrant | undefined;
     let span: AttemptSpan | undefined;
     const facts: AttemptFacts = {};
+    const stats = this.settings.stats;
+    let counted = false;
+    let sentAt = -1;
+    let spend: Parameters<Budget['settle']>[0] | undefined;
+    let failed = true;
     try {
+      const weight = limiter || this.budget ? this.#weight(unit) : 0;
+      if (this.budget) spend = await this.budget.reserve(weight, controller.signal);
       if (limiter) {
         const asked = scheduler.now();
-        grant = await limiter.acquire(this.#weight(unit), controller.signal);
+        grant = await (limiter.reserve ? limiter.reserve(weight, controller.signal) : limiter.acquire(weight, controller.signal));
         if (scheduler.now() > asked) this.telemetry.rateLimitWaited();
       }
       // Cancelled while it waited its turn: the handler must not be called at all.
@@ -175,22 +191,44 @@ export class Solver<T, R> {
         },
       };
       const running = span;
-      const values = await handlerResult(running.run(() => this.handler(unit, context)), controller.signal);
+      const sent = grant;
+      const values = await handlerResult(
+        running.run(() => {
+          // The window counts this request from the moment it is handed to the handler.
+          sent?.start?.();
+          sentAt = scheduler.now();
+          if (stats) {
+            stats.callStarted();
+            counted = true;
+          }
+          return this.handler(unit, context);
+        }),
+        controller.signal,
+      );
       if (!isArrayLike(values) || values.length !== unit.entries.length) {
         const received = isArrayLike(values) ? values.length : 0;
         throw new BatchResultMismatchError(`the handler returned ${received} results for ${unit.entries.length} items`, unit.entries.length, received);
       }
       span.end(undefined, facts, scheduler.now());
       span = undefined;
+      if (counted) this.#counted(unit, facts, undefined);
+      counted = false;
+      if (sentAt >= 0) this.feedback?.(undefined, scheduler.now() - sentAt);
+      failed = false;
       return { ok: true, values, model: facts.model };
     } catch (raw) {
       const error = this.#classify(raw);
       span?.end(error, facts, scheduler.now());
+      if (counted) this.#counted(unit, facts, error);
+      if (sentAt >= 0) this.feedback?.(error, scheduler.now() - sentAt);
       return { ok: false, error, model: facts.model };
     } finally {
-      // An attempt that reported no usage settles at its reservation when it ends: a shared limiter
-      // then counts the request from its end, as the provider does.
-      if (grant && facts.usage === undefined) grant.settle(grant.tokens);
+      grant?.release?.();
+      // A sent attempt that reported no usage settles at its reservation when it ends: a limiter
+      // shared across processes then counts the request from its end, as the provider does.
+      if (grant && sentAt >= 0 && facts.usage === undefined) grant.settle(grant.tokens);
+      // Billed usage replaces the reservation; a failed call without usage gives it back.
+      if (spend && (facts.usage || failed)) this.budget?.settle(spend, facts.usage, facts.model);
       if (timer) {
         timer.unsubscribe();
         this.inflight.timers.delete(timer);
@@ -199,13 +237,34 @@ export class Solver<T, R> {
     }
   }
 
+  /** The tokens this call reserves; a bad estimate fails this call alone (the limiter stays on for everyone else). */
   #weight(unit: TokenBatch<T>): number {
     const estimate = this.settings.estimateTokens;
-    try {
-      return estimate ? estimate(unit) : unit.tokens;
-    } catch {
-      return 0;
+    if (!estimate) return unit.tokens;
+    const weight = estimate(unit);
+    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
+      throw new RangeError(`mergeBatches: estimateTokens: expected a token count >= 0 for the batch of item ${(unit.entries[0] as Envelope<T>).index}${unit.entries.length > 1 ? ` (and ${unit.entries.length - 1} more)` : ''}, got ${String(weight)}`);
     }
+    return weight;
+  }
+
+  /** A call ended: its tokens (billed, else the batch's), cost and kind of failure. */
+  #counted(unit: TokenBatch<T>, facts: AttemptFacts, error: Error | undefined): void {
+    const stats = this.settings.stats as StatsRecorder;
+    let input = 0;
+    let output = 0;
+    if (facts.usage) {
+      input = facts.usage.inputTokens;
+      output = facts.usage.outputTokens;
+    } else if (!error) {
+      try {
+        input = unit.tokens;
+      } catch {
+        input = 0;
+      }
+    }
+    const kind = error === undefined ? 'ok' : error instanceof RateLimitError ? 'rateLimited' : error instanceof TimeoutError ? 'timeout' : 'error';
+    stats.callEnded(unit.entries.length, input, output, facts.model, kind);
   }
 
   #classify(raw: unknown): Error {

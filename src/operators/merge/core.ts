@@ -9,18 +9,22 @@ import type { BatchHandler, Outcome } from '../../types.js';
 import type { ResultCacheLayer } from '../../cache/layer.js';
 import { Inflight, Solver, type SolverSettings } from './attempts.js';
 import { Settlement, type ItemResult } from './settlement.js';
+import type { Budget } from './budget.js';
+import { ConcurrencyLimit, type ConcurrencyBounds } from './concurrency.js';
+import { batchQueue, type BatchQueue, type PrioritySettings } from './priority.js';
 
 /** mergeBatches' options, validated. */
-export interface MergeSettings<T> extends SolverSettings<T> {
+export interface MergeSettings<T> extends SolverSettings<T>, PrioritySettings<T> {
   /** The result cache, when the `cache` option is set. */
   readonly cache: ResultCacheLayer<T, unknown> | undefined;
-  readonly concurrency: number;
+  readonly concurrency: ConcurrencyBounds;
   readonly orderWindow: number;
   readonly maxQueuedItems: number;
   readonly overflow: 'fail' | 'error';
   readonly failFast: boolean;
   readonly telemetry: TelemetrySettings;
   readonly plain: PlainRules<T>;
+  readonly budget: (() => Budget) | undefined;
 }
 
 /** Outcomes waiting for the consumer past which a pull face stops pulling batches. */
@@ -33,11 +37,12 @@ const MAX_BACKLOG = 4096;
  */
 export class MergeCore<T, R> extends CoreBase<unknown> {
   readonly #settings: MergeSettings<T>;
-  readonly #queue = new Deque<TokenBatch<T>>();
+  readonly #queue: BatchQueue<T>;
   /** Started batches from the oldest unfinished one on, in start order (`true` once finished). */
   readonly #window = new Deque<{ finished: boolean }>();
   readonly #inflight = new Inflight();
   readonly #solver: Solver<T, R>;
+  readonly #limit: ConcurrencyLimit;
   readonly #settlement: Settlement<T, R>;
   readonly #telemetry: Telemetry;
   readonly #numbering: Numbering = { next: 0 };
@@ -51,8 +56,13 @@ export class MergeCore<T, R> extends CoreBase<unknown> {
   constructor(handler: BatchHandler<T, R>, settings: MergeSettings<T>, sink: Sink<unknown>) {
     super(sink);
     this.#settings = settings;
+    this.#queue = batchQueue(settings);
     this.#telemetry = new Telemetry(settings.telemetry, 'merge');
-    this.#solver = new Solver(handler, settings, this.#telemetry, this.#inflight);
+    this.#limit = new ConcurrencyLimit(settings.concurrency, (limit) => {
+      if (settings.stats) settings.stats.concurrency = limit;
+    });
+    const feedback = this.#limit.adaptive ? (error: Error | undefined, latencyMs: number) => this.#limit.observe(error, latencyMs, this.#running, settings.scheduler.now()) : undefined;
+    this.#solver = new Solver(handler, settings, this.#telemetry, this.#inflight, feedback, settings.budget?.());
     this.#settlement = new Settlement<T, R>(
       handler,
       (outcome) => this.#emit(outcome),
@@ -62,7 +72,9 @@ export class MergeCore<T, R> extends CoreBase<unknown> {
         this.#checkDone();
         this.sink.flush();
       },
+      settings.stats,
     );
+    if (settings.stats) settings.stats.concurrency = this.#limit.current;
   }
 
   accepts(_demand: boolean, backlog: number): boolean {
@@ -72,7 +84,11 @@ export class MergeCore<T, R> extends CoreBase<unknown> {
   push(input: unknown): void {
     if (this.done || this.#ended) return;
     const batch = adoptBatch<T>(input, this.#numbering, this.#settings.scheduler.now(), this.#settings.plain);
-    for (const entry of batch.entries) entry.pending++;
+    const stats = this.#settings.stats;
+    for (const entry of batch.entries) {
+      entry.pending++;
+      stats?.arrived(entry.index, entry.arrivedAt);
+    }
     for (const skipped of batch.skipped) {
       if (skipped.kind === 'failed') {
         (skipped).envelope.pending++;
@@ -115,18 +131,18 @@ export class MergeCore<T, R> extends CoreBase<unknown> {
       return;
     }
     this.#telemetry.itemsIn(size);
-    this.#queue.push(batch);
+    this.#queue.push(batch, this.#settings.scheduler.now());
     this.#queuedItems += size;
     this.#pump();
   }
 
   #canStart(): boolean {
-    return this.#running < this.#settings.concurrency && this.#window.length < this.#settings.orderWindow;
+    return this.#running < this.#limit.current && this.#window.length < this.#settings.orderWindow;
   }
 
   #pump(): void {
     while (!this.done && this.#queue.length > 0 && this.#canStart()) {
-      const batch = this.#queue.shift() as TokenBatch<T>;
+      const batch = this.#queue.shift(this.#settings.scheduler.now()) as TokenBatch<T>;
       this.#queuedItems -= batch.entries.length;
       if (this.#queuedItems <= this.#settings.maxQueuedItems / 2) this.#overflowError = undefined;
       const place = { finished: false };

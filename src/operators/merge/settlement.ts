@@ -2,6 +2,7 @@ import { TokenbatchError } from '../../errors.js';
 import type { DuplicateNotice, Envelope, ItemFailure, Settler } from '../../internal/chain.js';
 import type { Telemetry } from '../../internal/telemetry.js';
 import type { Outcome } from '../../types.js';
+import type { StatsRecorder } from '../../stats.js';
 
 /** One item's result as a batch's processing found it. */
 export type ItemResult =
@@ -24,6 +25,7 @@ export class Settlement<T, R> {
     readonly now: () => number,
     /** Called after a duplicate settled later than its arrival (its representative settled elsewhere, maybe). */
     readonly late: () => void,
+    readonly stats: StatsRecorder | undefined = undefined,
   ) {}
 
   /** How many duplicates still wait for their representative. */
@@ -92,6 +94,7 @@ export class Settlement<T, R> {
 
   #out(outcome: Outcome<T, R>, arrivedAt: number): void {
     if (this.telemetry.metrics) this.telemetry.outcome(outcome, arrivedAt, this.now());
+    this.stats?.outcome(outcome.ok, outcome.duplicateOf !== undefined, arrivedAt, this.now());
     this.emit(outcome);
   }
 }
