@@ -7,6 +7,7 @@ import { processingScenario } from './processing.js';
 import { redisWorkersScenario } from './redis-workers.js';
 import { syncSourceScenario } from './sync-source.js';
 import { telemetryOverhead } from './telemetry-overhead.js';
+import { overheadScenario } from './overhead.js';
 
 /** Every bench scenario, in the order `npm run bench` runs them. */
-export const scenarios: Scenario[] = [bufferByTokensScenario, processingScenario, dedupe, groupingScenario, telemetryOverhead, embeddingsEncoding, syncSourceScenario, redisWorkersScenario];
+export const scenarios: Scenario[] = [bufferByTokensScenario, overheadScenario, processingScenario, dedupe, groupingScenario, telemetryOverhead, embeddingsEncoding, syncSourceScenario, redisWorkersScenario];

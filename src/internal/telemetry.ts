@@ -103,7 +103,28 @@ export interface BatchFacts {
   readonly closeReason: string;
   readonly splitDepth: number;
   /** How the batch's items are measured: their text comes from here when `recordText` is on. */
-  readonly meter: { text(entry: Envelope<unknown>): string };
+  readonly meter: { text(entry: Envelope<unknown>): string; estimate?(entry: Envelope<unknown>): number; isExact?(entry: Envelope<unknown>): boolean };
+  readonly batchOverheadTokens?: number;
+  readonly itemOverheadTokens?: number;
+}
+
+/**
+ * A batch's tokens as far as they are known without tokenizing anything for telemetry: the exact
+ * total when every item was counted already, else the total with cheap upper bounds for the items
+ * not counted (what the batcher proved fits), flagged `exact: false`. Counting every item only to
+ * report it cost more than everything else telemetry does.
+ */
+export function knownTokens(batch: BatchFacts): { tokens: number; exact: boolean } {
+  const { meter } = batch;
+  if (batch.entries.length === 0) return { tokens: 0, exact: true };
+  if (!meter.estimate || !meter.isExact || batch.batchOverheadTokens === undefined || batch.itemOverheadTokens === undefined) return { tokens: batch.tokens, exact: true };
+  let tokens = batch.batchOverheadTokens + batch.itemOverheadTokens * batch.entries.length;
+  let exact = true;
+  for (const entry of batch.entries) {
+    if (!meter.isExact(entry)) exact = false;
+    tokens += meter.estimate(entry);
+  }
+  return { tokens, exact };
 }
 
 /** What a handler reported during an attempt. */
@@ -129,6 +150,38 @@ export class Telemetry {
   readonly #stage: Attributes;
   readonly #byOutcome: Readonly<Record<OutcomeKind, Attributes>>;
   readonly #byCloseReason = new Map<string, Attributes>();
+  readonly #byErrorType = new Map<string, Attributes>();
+  /**
+   * Counter increments not yet handed to the SDK. Counters are summed by the SDK anyway and read
+   * only by a collection, which runs on a later task than the synchronous code that counted, so
+   * adding them up here and handing over one sum per microtask changes no value any reader sees,
+   * while it turns five SDK records per item into a few per burst.
+   */
+  #pendingItems = 0;
+  #pendingQueued = 0;
+  #pendingInFlight = 0;
+  /** Up-down counters that moved (a net change of 0 is still a data point). */
+  #queuedMoved = false;
+  #inFlightMoved = false;
+  #pendingDuplicates = 0;
+  readonly #pendingOutcomes = { ok: 0, error: 0, duplicate: 0 };
+  #flushScheduled = false;
+  readonly #flush = (): void => {
+    this.#flushScheduled = false;
+    const instruments = this.#instruments;
+    if (!instruments) return;
+    if (this.#pendingItems !== 0) instruments.items.add(this.#pendingItems, this.#stage);
+    if (this.#queuedMoved) instruments.itemsQueued.add(this.#pendingQueued, this.#stage);
+    if (this.#inFlightMoved) instruments.batchesInFlight.add(this.#pendingInFlight, this.#stage);
+    this.#queuedMoved = this.#inFlightMoved = false;
+    if (this.#pendingDuplicates !== 0) instruments.duplicates.add(this.#pendingDuplicates, this.#stage);
+    const outcomes = this.#pendingOutcomes;
+    for (const kind of OUTCOME_KINDS) {
+      if (outcomes[kind] !== 0) instruments.outcomes.add(outcomes[kind], this.#byOutcome[kind]);
+      outcomes[kind] = 0;
+    }
+    this.#pendingItems = this.#pendingQueued = this.#pendingInFlight = this.#pendingDuplicates = 0;
+  };
 
   constructor(settings: TelemetrySettings, stage: string) {
     const attributes = { 'tokenbatch.stage': stage };
@@ -151,14 +204,35 @@ export class Telemetry {
     return this.#instruments !== undefined;
   }
 
+  readonly #errorAttributes = (type: string): Attributes => {
+    let attributes = this.#byErrorType.get(type);
+    if (!attributes) {
+      attributes = { ...this.#stage, 'error.type': type };
+      // Error class names are few; the cache is bounded all the same.
+      if (this.#byErrorType.size < 64) this.#byErrorType.set(type, attributes);
+    }
+    return attributes;
+  };
+
+  #schedule(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(this.#flush);
+  }
+
   /** Items that entered this operator (`tokenbatch.items`). */
   itemsIn(count: number): void {
-    this.#instruments?.items.add(count, this.#stage);
+    if (!this.#instruments) return;
+    this.#pendingItems += count;
+    this.#schedule();
   }
 
   /** Items that joined (positive) or left (negative) an open batch (`tokenbatch.items.queued`). */
   queued(delta: number): void {
-    if (delta !== 0) this.#instruments?.itemsQueued.add(delta, this.#stage);
+    if (!this.#instruments || delta === 0) return;
+    this.#pendingQueued += delta;
+    this.#queuedMoved = true;
+    this.#schedule();
   }
 
   batchClosed(batch: BatchFacts, now: number): void {
@@ -169,14 +243,26 @@ export class Telemetry {
     if (!attributes) this.#byCloseReason.set(batch.closeReason, (attributes = { ...this.#stage, 'tokenbatch.batch.close_reason': batch.closeReason }));
     instruments.batchSize.record(count, attributes);
     for (const entry of batch.entries) instruments.itemWait.record(Math.max(0, now - entry.arrivedAt) / 1000, this.#stage);
-    // Last: reading tokens may count them, and may throw for an item that cannot be measured.
-    const tokens = batch.tokens;
-    instruments.batchTokens.record(tokens, attributes);
-    if (Number.isFinite(batch.maxTokens)) instruments.batchUtilization.record(tokens / batch.maxTokens, attributes);
+    // Last: reading tokens may throw for an item that cannot be measured.
+    const { tokens, exact } = knownTokens(batch);
+    const tokenAttributes = exact ? attributes : this.#estimated(attributes);
+    instruments.batchTokens.record(tokens, tokenAttributes);
+    if (Number.isFinite(batch.maxTokens)) instruments.batchUtilization.record(tokens / batch.maxTokens, tokenAttributes);
+  }
+
+  readonly #estimatedAttributes = new WeakMap<Attributes, Attributes>();
+  /** The same attributes with `tokenbatch.batch.tokens_exact: false`, allocated once. */
+  #estimated(attributes: Attributes): Attributes {
+    let estimated = this.#estimatedAttributes.get(attributes);
+    if (!estimated) this.#estimatedAttributes.set(attributes, (estimated = { ...attributes, 'tokenbatch.batch.tokens_exact': false }));
+    return estimated;
   }
 
   inFlight(delta: number): void {
-    this.#instruments?.batchesInFlight.add(delta, this.#stage);
+    if (!this.#instruments) return;
+    this.#pendingInFlight += delta;
+    this.#inFlightMoved = true;
+    this.#schedule();
   }
 
   retried(): void {
@@ -192,15 +278,18 @@ export class Telemetry {
   }
 
   duplicate(): void {
-    this.#instruments?.duplicates.add(1, this.#stage);
+    if (!this.#instruments) return;
+    this.#pendingDuplicates++;
+    this.#schedule();
   }
 
   outcome(outcome: Outcome<unknown, unknown>, arrivedAt: number, now: number): void {
     const instruments = this.#instruments;
     if (!instruments) return;
-    const attributes = this.#byOutcome[outcome.duplicateOf !== undefined ? 'duplicate' : outcome.ok ? 'ok' : 'error'];
-    instruments.outcomes.add(1, attributes);
-    instruments.itemLatency.record(Math.max(0, now - arrivedAt) / 1000, attributes);
+    const kind: OutcomeKind = outcome.duplicateOf !== undefined ? 'duplicate' : outcome.ok ? 'ok' : 'error';
+    this.#pendingOutcomes[kind]++;
+    this.#schedule();
+    instruments.itemLatency.record(Math.max(0, now - arrivedAt) / 1000, this.#byOutcome[kind]);
   }
 
   /**
@@ -220,10 +309,11 @@ export class Telemetry {
     }
     // Not the active context: in a continuation that is where some item arrived, an arbitrary parent.
     const span = tracer.startSpan('tokenbatch.batch', { kind: SpanKind.INTERNAL, links, startTime: now }, this.#parent);
-    if (!span.isRecording()) return new LiveAttemptSpan(span, this.#instruments, this.#stage, this.#parent, false, now);
+    if (!span.isRecording()) return new LiveAttemptSpan(span, this.#instruments, this.#stage, this.#parent, false, now, this.#errorAttributes);
     let tokens: number | undefined;
+    let exact = true;
     try {
-      tokens = batch.tokens;
+      ({ tokens, exact } = knownTokens(batch));
     } catch {
       tokens = undefined;
     }
@@ -239,13 +329,15 @@ export class Telemetry {
       'tokenbatch.batch.attempt': attempt,
       'tokenbatch.batch.split_depth': batch.splitDepth,
       'tokenbatch.batch.close_reason': formed ? batch.closeReason : undefined,
+      'tokenbatch.batch.tokens_exact': tokens === undefined || exact ? undefined : false,
     });
     if (this.#recordText) span.setAttribute('tokenbatch.batch.items.text', batch.entries.map((entry) => textOf(batch, entry)));
-    return new LiveAttemptSpan(span, this.#instruments, this.#stage, this.#parent, true, now);
+    return new LiveAttemptSpan(span, this.#instruments, this.#stage, this.#parent, true, now, this.#errorAttributes);
   }
 }
 
 type OutcomeKind = 'ok' | 'error' | 'duplicate';
+const OUTCOME_KINDS: readonly OutcomeKind[] = ['ok', 'error', 'duplicate'];
 
 /**
  * The global tracer, or undefined when no SDK is registered: then there is nothing to link or
@@ -282,6 +374,7 @@ class LiveAttemptSpan implements AttemptSpan {
     readonly parent: Context,
     readonly recording: boolean,
     readonly startedAt: number,
+    readonly errorAttributes: (type: string) => Attributes,
   ) {}
 
   run<V>(work: () => V): V {
@@ -302,6 +395,6 @@ class LiveAttemptSpan implements AttemptSpan {
       }
     }
     this.span.end(now);
-    this.instruments?.batchDuration.record(Math.max(0, now - this.startedAt) / 1000, error ? { ...this.stage, 'error.type': error.name || 'Error' } : this.stage);
+    this.instruments?.batchDuration.record(Math.max(0, now - this.startedAt) / 1000, error ? this.errorAttributes(error.name || 'Error') : this.stage);
   }
 }
