@@ -4,7 +4,7 @@ import { runIsolated } from './isolate.js';
 import { scenarios } from './scenarios/index.js';
 
 /**
- * `npm run bench [-- --only NAME] [--quick] [--json [FILE]]`: runs the scenarios one after the
+ * `npm run bench [-- --only NAME[,NAME...]] [--quick] [--json [FILE]]`: runs the scenarios one after the
  * other; a scenario that fails (a throw, an unhandled rejection, an `'error'` event nobody listens
  * to, such as an ECONNRESET on loopback) is reported and the run goes on. `--json` also writes
  * every tracked ratio with its goal, and every table, to FILE (default `bench/results.json`);
@@ -18,7 +18,8 @@ const quick = args.includes('--quick');
 const onlyAt = args.indexOf('--only');
 const only = onlyAt >= 0 ? args[onlyAt + 1] : undefined;
 
-const selected = scenarios.filter((scenario) => only === undefined || scenario.name === only);
+const wanted = only?.split(',');
+const selected = scenarios.filter((scenario) => wanted === undefined || wanted.includes(scenario.name));
 if (selected.length === 0) {
   console.error(`no scenario named ${only}; have: ${scenarios.map((s) => s.name).join(', ')}`);
   process.exit(2);
