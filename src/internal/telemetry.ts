@@ -27,17 +27,26 @@ export interface TelemetrySettings {
   readonly meter: Meter | undefined;
   readonly recordText: boolean;
   readonly enabled: boolean;
+  /**
+   * `'batch'` (default): `tokenbatch.item.wait` and `tokenbatch.item.latency` are recorded once per
+   * batch closed / per group of outcomes emitted together, with the longest value among their
+   * items; `'item'`: once per item (every item's value, at about 1 µs of SDK work per record).
+   */
+  readonly itemHistograms: 'batch' | 'item';
 }
 
 export function telemetrySettings(raw: TelemetryOptions | false | undefined, name = 'telemetry'): TelemetrySettings {
-  if (raw === false) return { tracer: undefined, meter: undefined, recordText: false, enabled: false };
-  if (raw !== undefined && (typeof raw !== 'object' || raw === null)) throw new TypeError(`${name}: expected { tracer?, meter?, recordText? } or false`);
-  if (raw === undefined) return { tracer: undefined, meter: undefined, recordText: false, enabled: true };
+  if (raw === false) return { tracer: undefined, meter: undefined, recordText: false, enabled: false, itemHistograms: 'batch' };
+  if (raw !== undefined && (typeof raw !== 'object' || raw === null)) throw new TypeError(`${name}: expected { tracer?, meter?, recordText?, itemHistograms? } or false`);
+  if (raw === undefined) return { tracer: undefined, meter: undefined, recordText: false, enabled: true, itemHistograms: 'batch' };
   for (const key of Object.keys(raw)) {
-    if (!['tracer', 'meter', 'recordText'].includes(key)) throw new TypeError(`${name}: unknown option '${key}' (known: tracer, meter, recordText)`);
+    if (!['tracer', 'meter', 'recordText', 'itemHistograms'].includes(key)) throw new TypeError(`${name}: unknown option '${key}' (known: tracer, meter, recordText, itemHistograms)`);
   }
   if (raw.recordText !== undefined && typeof raw.recordText !== 'boolean') throw new TypeError(`${name}.recordText: expected true or false`);
-  return { tracer: raw.tracer, meter: raw.meter, recordText: raw.recordText === true, enabled: true };
+  // Not yet in the public TelemetryOptions type: read by key until the lead adds it.
+  const itemHistograms = (raw as { itemHistograms?: unknown }).itemHistograms;
+  if (itemHistograms !== undefined && itemHistograms !== 'batch' && itemHistograms !== 'item') throw new TypeError(`${name}.itemHistograms: expected 'batch' or 'item'`);
+  return { tracer: raw.tracer, meter: raw.meter, recordText: raw.recordText === true, enabled: true, itemHistograms: itemHistograms ?? 'batch' };
 }
 
 interface Instruments {
@@ -165,6 +174,8 @@ export class Telemetry {
   #inFlightMoved = false;
   #pendingDuplicates = 0;
   readonly #pendingOutcomes = { ok: 0, error: 0, duplicate: 0 };
+  readonly #pendingLatency = { ok: 0, error: 0, duplicate: 0 };
+  readonly #perItem: boolean;
   #flushScheduled = false;
   readonly #flush = (): void => {
     this.#flushScheduled = false;
@@ -176,9 +187,15 @@ export class Telemetry {
     this.#queuedMoved = this.#inFlightMoved = false;
     if (this.#pendingDuplicates !== 0) instruments.duplicates.add(this.#pendingDuplicates, this.#stage);
     const outcomes = this.#pendingOutcomes;
+    const latency = this.#pendingLatency;
     for (const kind of OUTCOME_KINDS) {
-      if (outcomes[kind] !== 0) instruments.outcomes.add(outcomes[kind], this.#byOutcome[kind]);
+      if (outcomes[kind] !== 0) {
+        instruments.outcomes.add(outcomes[kind], this.#byOutcome[kind]);
+        // The longest latency among the outcomes of this kind emitted together (a handler call's results).
+        if (!this.#perItem) instruments.itemLatency.record(latency[kind], this.#byOutcome[kind]);
+      }
       outcomes[kind] = 0;
+      latency[kind] = 0;
     }
     this.#pendingItems = this.#pendingQueued = this.#pendingInFlight = this.#pendingDuplicates = 0;
   };
@@ -192,6 +209,7 @@ export class Telemetry {
       duplicate: { ...attributes, 'tokenbatch.outcome': 'duplicate' },
     };
     this.#recordText = settings.recordText;
+    this.#perItem = settings.itemHistograms === 'item';
     this.#parent = context.active();
     if (!settings.enabled) return;
     const instruments = instrumentsOf(settings.meter ?? metrics.getMeter('tokenbatch', VERSION));
@@ -242,7 +260,12 @@ export class Telemetry {
     let attributes = this.#byCloseReason.get(batch.closeReason);
     if (!attributes) this.#byCloseReason.set(batch.closeReason, (attributes = { ...this.#stage, 'tokenbatch.batch.close_reason': batch.closeReason }));
     instruments.batchSize.record(count, attributes);
-    for (const entry of batch.entries) instruments.itemWait.record(Math.max(0, now - entry.arrivedAt) / 1000, this.#stage);
+    if (this.#perItem) for (const entry of batch.entries) instruments.itemWait.record(Math.max(0, now - entry.arrivedAt) / 1000, this.#stage);
+    else if (count > 0) {
+      let oldest = Number.POSITIVE_INFINITY;
+      for (const entry of batch.entries) if (entry.arrivedAt < oldest) oldest = entry.arrivedAt;
+      instruments.itemWait.record(Math.max(0, now - oldest) / 1000, this.#stage);
+    }
     // Last: reading tokens may throw for an item that cannot be measured.
     const { tokens, exact } = knownTokens(batch);
     const tokenAttributes = exact ? attributes : this.#estimated(attributes);
@@ -289,7 +312,9 @@ export class Telemetry {
     const kind: OutcomeKind = outcome.duplicateOf !== undefined ? 'duplicate' : outcome.ok ? 'ok' : 'error';
     this.#pendingOutcomes[kind]++;
     this.#schedule();
-    instruments.itemLatency.record(Math.max(0, now - arrivedAt) / 1000, this.#byOutcome[kind]);
+    const latency = Math.max(0, now - arrivedAt) / 1000;
+    if (this.#perItem) instruments.itemLatency.record(latency, this.#byOutcome[kind]);
+    else if (latency > this.#pendingLatency[kind]) this.#pendingLatency[kind] = latency;
   }
 
   /**

@@ -52,6 +52,9 @@ class CollectingReader extends MetricReader {
 }
 
 /** An SDK of our own: spans to memory, metrics on demand. */
+/** Per-item histograms (`itemHistograms: 'item'`), not yet in the public TelemetryOptions type. */
+const perItem = (telemetry: TelemetryOptions): TelemetryOptions => ({ ...telemetry, itemHistograms: 'item' }) as TelemetryOptions;
+
 function makeSdk() {
   const spans = new InMemorySpanExporter();
   const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
@@ -468,7 +471,7 @@ describe('batch spans', () => {
 describe('instruments', () => {
   it('records every instrument with its name, unit, kind, values and attributes, in virtual time', async () => {
     const sdk = makeSdk();
-    const run = await runScenario(sdk, sdk.telemetry);
+    const run = await runScenario(sdk, perItem(sdk.telemetry));
     expectOutcomes(run.outcomes);
     const collected = await sdk.reader.metrics();
 
@@ -541,7 +544,7 @@ describe('instruments', () => {
 
   it('buckets the second-valued histograms in seconds, not with the SDK’s millisecond defaults', async () => {
     const sdk = makeSdk();
-    await runScenario(sdk, sdk.telemetry);
+    await runScenario(sdk, perItem(sdk.telemetry));
     const collected = await sdk.reader.metrics();
     for (const name of ['tokenbatch.batch.duration', 'tokenbatch.item.wait', 'tokenbatch.item.latency']) {
       for (const { value } of pointsOf<Histogram>(collected.get(name))) expect(value.buckets.boundaries, name).toEqual(SECONDS_BUCKETS);
@@ -551,6 +554,27 @@ describe('instruments', () => {
     expect(wait.counts.slice(0, 5)).toEqual([4, 2, 0, 1, 0]); // <=5 ms: ee, aaa, bbb, d; <=10 ms: cccc, gg; <=50 ms: ffff
     const utilization = pointsOf<Histogram>(collected.get('tokenbatch.batch.utilization'));
     expect(utilization[0]?.value.buckets.boundaries.at(-1)).toBe(1);
+  });
+
+  it('by default records item wait once per batch and item latency once per group of outcomes, with the longest value', async () => {
+    const sdk = makeSdk();
+    const run = await runScenario(sdk, sdk.telemetry);
+    expectOutcomes(run.outcomes);
+    const collected = await sdk.reader.metrics();
+    // Four batches closed: one wait each, the longest of its items (ffff's 50 ms the longest of all).
+    const [wait] = pointsOf<Histogram>(collected.get('tokenbatch.item.wait'));
+    expect(wait?.value.count).toBe(4);
+    expect(wait?.value.max).toBe(0.05);
+    // Outcomes emitted together share one record; the counter still counts every outcome.
+    const latency = pointsOf<Histogram>(collected.get('tokenbatch.item.latency'));
+    const ok = latency.find((point) => point.attributes['tokenbatch.outcome'] === 'ok');
+    expect(ok?.value.count).toBeLessThan(6);
+    expect(ok?.value.max).toBe(0.095);
+    expect(sums(collected.get('tokenbatch.outcomes')).reduce((sum, point) => sum + (point.value), 0)).toBe(7);
+  });
+
+  it('rejects an itemHistograms setting other than batch or item', () => {
+    expect(() => bufferByTokens({ maxTokens: 10, telemetry: { itemHistograms: 'all' } as never })).toThrow(/itemHistograms/);
   });
 
   it('counts waits for the rate limiter', async () => {
