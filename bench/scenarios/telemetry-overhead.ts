@@ -188,7 +188,7 @@ export async function runTelemetryOverhead(options: TelemetryOverheadBenchOption
       `best of ${rounds * 3} (no-op) and ${rounds} (SDK) interleaved rounds after warm-up rounds; every run checks each outcome (ok, in order, right value)`,
       'rows 1-2 run before any SDK code has run in the process; the SDK rows are compared with telemetry: false measured alongside them',
       'SDK: BasicTracerProvider + SimpleSpanProcessor + InMemorySpanExporter, MeterProvider + a reader flushed to an InMemoryMetricExporter inside the timed run',
-      'SDK rows include exact token counts of every item (for tokenbatch.batch.tokens), which bufferByTokens otherwise skips where bounds prove a fit',
+      'telemetry tokenizes nothing itself: tokenbatch.batch.tokens reports what the batcher knows (tokens_exact: false where that is a bound); item histograms are recorded per batch (the default itemHistograms: "batch")',
       'vs telemetry: false is the throughput ratio (1 = same speed); overhead % is the extra time per run',
     ],
   };
