@@ -21,6 +21,26 @@ export interface BenchResult {
   rows: BenchRow[];
   /** Free-form lines printed under the table: corpus size, bounds, caveats. */
   notes?: string[];
+  /** The figures the project holds itself to, each with its goal: `--json` collects them so a regression shows. */
+  ratios?: Ratio[];
+}
+
+/**
+ * One tracked figure. `goal` is the value it must reach: at least `goal` when `better` is
+ * `'higher'` (the default), at most `goal` when `'lower'`.
+ */
+export interface Ratio {
+  /** Stable id, `scenario.figure`. */
+  id: string;
+  label: string;
+  value: number;
+  goal: number;
+  better?: 'higher' | 'lower';
+}
+
+/** Whether a ratio meets its goal. */
+export function meetsGoal(ratio: Ratio): boolean {
+  return (ratio.better ?? 'higher') === 'higher' ? ratio.value >= ratio.goal : ratio.value <= ratio.goal;
 }
 
 export interface BenchOptions {
@@ -40,6 +60,9 @@ export function formatResult(result: BenchResult): string {
   const line = (values: string[]) => values.map((value, i) => (i === 0 ? value.padEnd(widths[i] as number) : value.padStart(widths[i] as number))).join('  ');
   const out = [`## ${result.title} (${result.scenario})`, line(columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)];
   for (const note of result.notes ?? []) out.push(`  ${note}`);
+  for (const ratio of result.ratios ?? []) {
+    out.push(`  ratio ${ratio.id}: ${formatCell(ratio.value)} (goal ${(ratio.better ?? 'higher') === 'higher' ? '≥' : '≤'} ${ratio.goal}: ${meetsGoal(ratio) ? 'met' : 'NOT met'})`);
+  }
   return out.join('\n');
 }
 

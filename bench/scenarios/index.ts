@@ -14,6 +14,30 @@ import { poisonScenario } from './poison.js';
 import { resultCacheScenario } from './result-cache.js';
 import { syncSourceScenario } from './sync-source.js';
 import { telemetryOverhead } from './telemetry-overhead.js';
+import { overheadScenario } from './overhead.js';
+import { annDedupe } from './ann-dedupe.js';
+import { packingScenario } from './packing.js';
 
 /** Every bench scenario, in the order `npm run bench` runs them. */
-export const scenarios: Scenario[] = [bufferByTokensScenario, counting, processingScenario, dedupe, dedupeSafety, resultCacheScenario, groupingScenario, telemetryOverhead, embeddingsEncoding, syncSourceScenario, poisonScenario, redisWorkersScenario, redisFleetScenario, openAIBatchScenario, adaptiveScenario, budgetScenario, priorityScenario];
+export const scenarios: Scenario[] = [
+  bufferByTokensScenario,
+  counting,
+  overheadScenario,
+  processingScenario,
+  dedupe,
+  dedupeSafety,
+  resultCacheScenario,
+  annDedupe,
+  groupingScenario,
+  packingScenario,
+  telemetryOverhead,
+  embeddingsEncoding,
+  syncSourceScenario,
+  poisonScenario,
+  adaptiveScenario,
+  budgetScenario,
+  priorityScenario,
+  redisWorkersScenario,
+  redisFleetScenario,
+  openAIBatchScenario,
+];

@@ -119,25 +119,30 @@ class PullRunner<I, O> implements AsyncIterator<O> {
     } catch (error) {
       pull = Promise.reject(error);
     }
-    pull.then(
-      (result) => {
-        this.#pulling = false;
-        if (this.#closed) return;
-        this.#step(() => {
-          if (result.done) {
-            this.#sourceDone = true;
-            this.#core.end();
-          } else this.#core.push(result.value as I);
-        });
-      },
-      (error: unknown) => {
-        this.#pulling = false;
-        this.#sourceDone = true;
-        if (this.#closed) return;
-        this.#step(() => this.#core.fail(error));
-      },
-    );
+    pull.then(this.#pulled, this.#pullFailed);
   }
+
+  // One pair of handlers for every pull, not two closures each.
+  readonly #pulled = (result: IteratorResult<unknown>): void => {
+    this.#pulling = false;
+    if (this.#closed) return;
+    try {
+      if (result.done) {
+        this.#sourceDone = true;
+        this.#core.end();
+      } else this.#core.push(result.value as I);
+    } catch (error) {
+      this.#terminal ??= { error };
+    }
+    this.#deliver();
+  };
+
+  readonly #pullFailed = (error: unknown): void => {
+    this.#pulling = false;
+    this.#sourceDone = true;
+    if (this.#closed) return;
+    this.#step(() => this.#core.fail(error));
+  };
 
   #step(action: () => void): void {
     try {

@@ -71,8 +71,18 @@ function run<I, O>(
     }
     deliver();
   };
+  // Values take a path of their own, without a closure per value: it is the hot path.
+  const next = (value: unknown): void => {
+    if (finished) return;
+    try {
+      core.push(value as I);
+    } catch (error) {
+      sink.error(error);
+    }
+    if (queue.length > 0 || terminal !== undefined) deliver();
+  };
   const inlet = new Inlet<unknown>(
-    (value) => guard(() => core.push(value as I)),
+    next,
     (error) => guard(() => core.fail(error)),
     () => guard(() => core.end()),
   );

@@ -27,17 +27,26 @@ export interface TelemetrySettings {
   readonly meter: Meter | undefined;
   readonly recordText: boolean;
   readonly enabled: boolean;
+  /**
+   * `'batch'` (default): `tokenbatch.item.wait` and `tokenbatch.item.latency` are recorded once per
+   * batch closed / per group of outcomes emitted together, with the longest value among their
+   * items; `'item'`: once per item (every item's value, at about 1 µs of SDK work per record).
+   */
+  readonly itemHistograms: 'batch' | 'item';
 }
 
 export function telemetrySettings(raw: TelemetryOptions | false | undefined, name = 'telemetry'): TelemetrySettings {
-  if (raw === false) return { tracer: undefined, meter: undefined, recordText: false, enabled: false };
-  if (raw !== undefined && (typeof raw !== 'object' || raw === null)) throw new TypeError(`${name}: expected { tracer?, meter?, recordText? } or false`);
-  if (raw === undefined) return { tracer: undefined, meter: undefined, recordText: false, enabled: true };
+  if (raw === false) return { tracer: undefined, meter: undefined, recordText: false, enabled: false, itemHistograms: 'batch' };
+  if (raw !== undefined && (typeof raw !== 'object' || raw === null)) throw new TypeError(`${name}: expected { tracer?, meter?, recordText?, itemHistograms? } or false`);
+  if (raw === undefined) return { tracer: undefined, meter: undefined, recordText: false, enabled: true, itemHistograms: 'batch' };
   for (const key of Object.keys(raw)) {
-    if (!['tracer', 'meter', 'recordText'].includes(key)) throw new TypeError(`${name}: unknown option '${key}' (known: tracer, meter, recordText)`);
+    if (!['tracer', 'meter', 'recordText', 'itemHistograms'].includes(key)) throw new TypeError(`${name}: unknown option '${key}' (known: tracer, meter, recordText, itemHistograms)`);
   }
   if (raw.recordText !== undefined && typeof raw.recordText !== 'boolean') throw new TypeError(`${name}.recordText: expected true or false`);
-  return { tracer: raw.tracer, meter: raw.meter, recordText: raw.recordText === true, enabled: true };
+  // Not yet in the public TelemetryOptions type: read by key until the lead adds it.
+  const itemHistograms = (raw as { itemHistograms?: unknown }).itemHistograms;
+  if (itemHistograms !== undefined && itemHistograms !== 'batch' && itemHistograms !== 'item') throw new TypeError(`${name}.itemHistograms: expected 'batch' or 'item'`);
+  return { tracer: raw.tracer, meter: raw.meter, recordText: raw.recordText === true, enabled: true, itemHistograms: itemHistograms ?? 'batch' };
 }
 
 interface Instruments {
@@ -103,7 +112,28 @@ export interface BatchFacts {
   readonly closeReason: string;
   readonly splitDepth: number;
   /** How the batch's items are measured: their text comes from here when `recordText` is on. */
-  readonly meter: { text(entry: Envelope<unknown>): string };
+  readonly meter: { text(entry: Envelope<unknown>): string; estimate?(entry: Envelope<unknown>): number; isExact?(entry: Envelope<unknown>): boolean };
+  readonly batchOverheadTokens?: number;
+  readonly itemOverheadTokens?: number;
+}
+
+/**
+ * A batch's tokens as far as they are known without tokenizing anything for telemetry: the exact
+ * total when every item was counted already, else the total with cheap upper bounds for the items
+ * not counted (what the batcher proved fits), flagged `exact: false`. Counting every item only to
+ * report it cost more than everything else telemetry does.
+ */
+export function knownTokens(batch: BatchFacts): { tokens: number; exact: boolean } {
+  const { meter } = batch;
+  if (batch.entries.length === 0) return { tokens: 0, exact: true };
+  if (!meter.estimate || !meter.isExact || batch.batchOverheadTokens === undefined || batch.itemOverheadTokens === undefined) return { tokens: batch.tokens, exact: true };
+  let tokens = batch.batchOverheadTokens + batch.itemOverheadTokens * batch.entries.length;
+  let exact = true;
+  for (const entry of batch.entries) {
+    if (!meter.isExact(entry)) exact = false;
+    tokens += meter.estimate(entry);
+  }
+  return { tokens, exact };
 }
 
 /** What a handler reported during an attempt. */
@@ -129,6 +159,46 @@ export class Telemetry {
   readonly #stage: Attributes;
   readonly #byOutcome: Readonly<Record<OutcomeKind, Attributes>>;
   readonly #byCloseReason = new Map<string, Attributes>();
+  readonly #byErrorType = new Map<string, Attributes>();
+  /**
+   * Counter increments not yet handed to the SDK. Counters are summed by the SDK anyway and read
+   * only by a collection, which runs on a later task than the synchronous code that counted, so
+   * adding them up here and handing over one sum per microtask changes no value any reader sees,
+   * while it turns five SDK records per item into a few per burst.
+   */
+  #pendingItems = 0;
+  #pendingQueued = 0;
+  #pendingInFlight = 0;
+  /** Up-down counters that moved (a net change of 0 is still a data point). */
+  #queuedMoved = false;
+  #inFlightMoved = false;
+  #pendingDuplicates = 0;
+  readonly #pendingOutcomes = { ok: 0, error: 0, duplicate: 0 };
+  readonly #pendingLatency = { ok: 0, error: 0, duplicate: 0 };
+  readonly #perItem: boolean;
+  #flushScheduled = false;
+  readonly #flush = (): void => {
+    this.#flushScheduled = false;
+    const instruments = this.#instruments;
+    if (!instruments) return;
+    if (this.#pendingItems !== 0) instruments.items.add(this.#pendingItems, this.#stage);
+    if (this.#queuedMoved) instruments.itemsQueued.add(this.#pendingQueued, this.#stage);
+    if (this.#inFlightMoved) instruments.batchesInFlight.add(this.#pendingInFlight, this.#stage);
+    this.#queuedMoved = this.#inFlightMoved = false;
+    if (this.#pendingDuplicates !== 0) instruments.duplicates.add(this.#pendingDuplicates, this.#stage);
+    const outcomes = this.#pendingOutcomes;
+    const latency = this.#pendingLatency;
+    for (const kind of OUTCOME_KINDS) {
+      if (outcomes[kind] !== 0) {
+        instruments.outcomes.add(outcomes[kind], this.#byOutcome[kind]);
+        // The longest latency among the outcomes of this kind emitted together (a handler call's results).
+        if (!this.#perItem) instruments.itemLatency.record(latency[kind], this.#byOutcome[kind]);
+      }
+      outcomes[kind] = 0;
+      latency[kind] = 0;
+    }
+    this.#pendingItems = this.#pendingQueued = this.#pendingInFlight = this.#pendingDuplicates = 0;
+  };
 
   constructor(settings: TelemetrySettings, stage: string) {
     const attributes = { 'tokenbatch.stage': stage };
@@ -139,6 +209,7 @@ export class Telemetry {
       duplicate: { ...attributes, 'tokenbatch.outcome': 'duplicate' },
     };
     this.#recordText = settings.recordText;
+    this.#perItem = settings.itemHistograms === 'item';
     this.#parent = context.active();
     if (!settings.enabled) return;
     const instruments = instrumentsOf(settings.meter ?? metrics.getMeter('tokenbatch', VERSION));
@@ -151,14 +222,35 @@ export class Telemetry {
     return this.#instruments !== undefined;
   }
 
+  readonly #errorAttributes = (type: string): Attributes => {
+    let attributes = this.#byErrorType.get(type);
+    if (!attributes) {
+      attributes = { ...this.#stage, 'error.type': type };
+      // Error class names are few; the cache is bounded all the same.
+      if (this.#byErrorType.size < 64) this.#byErrorType.set(type, attributes);
+    }
+    return attributes;
+  };
+
+  #schedule(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(this.#flush);
+  }
+
   /** Items that entered this operator (`tokenbatch.items`). */
   itemsIn(count: number): void {
-    this.#instruments?.items.add(count, this.#stage);
+    if (!this.#instruments) return;
+    this.#pendingItems += count;
+    this.#schedule();
   }
 
   /** Items that joined (positive) or left (negative) an open batch (`tokenbatch.items.queued`). */
   queued(delta: number): void {
-    if (delta !== 0) this.#instruments?.itemsQueued.add(delta, this.#stage);
+    if (!this.#instruments || delta === 0) return;
+    this.#pendingQueued += delta;
+    this.#queuedMoved = true;
+    this.#schedule();
   }
 
   batchClosed(batch: BatchFacts, now: number): void {
@@ -168,15 +260,32 @@ export class Telemetry {
     let attributes = this.#byCloseReason.get(batch.closeReason);
     if (!attributes) this.#byCloseReason.set(batch.closeReason, (attributes = { ...this.#stage, 'tokenbatch.batch.close_reason': batch.closeReason }));
     instruments.batchSize.record(count, attributes);
-    for (const entry of batch.entries) instruments.itemWait.record(Math.max(0, now - entry.arrivedAt) / 1000, this.#stage);
-    // Last: reading tokens may count them, and may throw for an item that cannot be measured.
-    const tokens = batch.tokens;
-    instruments.batchTokens.record(tokens, attributes);
-    if (Number.isFinite(batch.maxTokens)) instruments.batchUtilization.record(tokens / batch.maxTokens, attributes);
+    if (this.#perItem) for (const entry of batch.entries) instruments.itemWait.record(Math.max(0, now - entry.arrivedAt) / 1000, this.#stage);
+    else if (count > 0) {
+      let oldest = Number.POSITIVE_INFINITY;
+      for (const entry of batch.entries) if (entry.arrivedAt < oldest) oldest = entry.arrivedAt;
+      instruments.itemWait.record(Math.max(0, now - oldest) / 1000, this.#stage);
+    }
+    // Last: reading tokens may throw for an item that cannot be measured.
+    const { tokens, exact } = knownTokens(batch);
+    const tokenAttributes = exact ? attributes : this.#estimated(attributes);
+    instruments.batchTokens.record(tokens, tokenAttributes);
+    if (Number.isFinite(batch.maxTokens)) instruments.batchUtilization.record(tokens / batch.maxTokens, tokenAttributes);
+  }
+
+  readonly #estimatedAttributes = new WeakMap<Attributes, Attributes>();
+  /** The same attributes with `tokenbatch.batch.tokens_exact: false`, allocated once. */
+  #estimated(attributes: Attributes): Attributes {
+    let estimated = this.#estimatedAttributes.get(attributes);
+    if (!estimated) this.#estimatedAttributes.set(attributes, (estimated = { ...attributes, 'tokenbatch.batch.tokens_exact': false }));
+    return estimated;
   }
 
   inFlight(delta: number): void {
-    this.#instruments?.batchesInFlight.add(delta, this.#stage);
+    if (!this.#instruments) return;
+    this.#pendingInFlight += delta;
+    this.#inFlightMoved = true;
+    this.#schedule();
   }
 
   retried(): void {
@@ -192,15 +301,20 @@ export class Telemetry {
   }
 
   duplicate(): void {
-    this.#instruments?.duplicates.add(1, this.#stage);
+    if (!this.#instruments) return;
+    this.#pendingDuplicates++;
+    this.#schedule();
   }
 
   outcome(outcome: Outcome<unknown, unknown>, arrivedAt: number, now: number): void {
     const instruments = this.#instruments;
     if (!instruments) return;
-    const attributes = this.#byOutcome[outcome.duplicateOf !== undefined ? 'duplicate' : outcome.ok ? 'ok' : 'error'];
-    instruments.outcomes.add(1, attributes);
-    instruments.itemLatency.record(Math.max(0, now - arrivedAt) / 1000, attributes);
+    const kind: OutcomeKind = outcome.duplicateOf !== undefined ? 'duplicate' : outcome.ok ? 'ok' : 'error';
+    this.#pendingOutcomes[kind]++;
+    this.#schedule();
+    const latency = Math.max(0, now - arrivedAt) / 1000;
+    if (this.#perItem) instruments.itemLatency.record(latency, this.#byOutcome[kind]);
+    else if (latency > this.#pendingLatency[kind]) this.#pendingLatency[kind] = latency;
   }
 
   /**
@@ -220,10 +334,11 @@ export class Telemetry {
     }
     // Not the active context: in a continuation that is where some item arrived, an arbitrary parent.
     const span = tracer.startSpan('tokenbatch.batch', { kind: SpanKind.INTERNAL, links, startTime: now }, this.#parent);
-    if (!span.isRecording()) return new LiveAttemptSpan(span, this.#instruments, this.#stage, this.#parent, false, now);
+    if (!span.isRecording()) return new LiveAttemptSpan(span, this.#instruments, this.#stage, this.#parent, false, now, this.#errorAttributes);
     let tokens: number | undefined;
+    let exact = true;
     try {
-      tokens = batch.tokens;
+      ({ tokens, exact } = knownTokens(batch));
     } catch {
       tokens = undefined;
     }
@@ -239,13 +354,15 @@ export class Telemetry {
       'tokenbatch.batch.attempt': attempt,
       'tokenbatch.batch.split_depth': batch.splitDepth,
       'tokenbatch.batch.close_reason': formed ? batch.closeReason : undefined,
+      'tokenbatch.batch.tokens_exact': tokens === undefined || exact ? undefined : false,
     });
     if (this.#recordText) span.setAttribute('tokenbatch.batch.items.text', batch.entries.map((entry) => textOf(batch, entry)));
-    return new LiveAttemptSpan(span, this.#instruments, this.#stage, this.#parent, true, now);
+    return new LiveAttemptSpan(span, this.#instruments, this.#stage, this.#parent, true, now, this.#errorAttributes);
   }
 }
 
 type OutcomeKind = 'ok' | 'error' | 'duplicate';
+const OUTCOME_KINDS: readonly OutcomeKind[] = ['ok', 'error', 'duplicate'];
 
 /**
  * The global tracer, or undefined when no SDK is registered: then there is nothing to link or
@@ -282,6 +399,7 @@ class LiveAttemptSpan implements AttemptSpan {
     readonly parent: Context,
     readonly recording: boolean,
     readonly startedAt: number,
+    readonly errorAttributes: (type: string) => Attributes,
   ) {}
 
   run<V>(work: () => V): V {
@@ -302,6 +420,6 @@ class LiveAttemptSpan implements AttemptSpan {
       }
     }
     this.span.end(now);
-    this.instruments?.batchDuration.record(Math.max(0, now - this.startedAt) / 1000, error ? { ...this.stage, 'error.type': error.name || 'Error' } : this.stage);
+    this.instruments?.batchDuration.record(Math.max(0, now - this.startedAt) / 1000, error ? this.errorAttributes(error.name || 'Error') : this.stage);
   }
 }

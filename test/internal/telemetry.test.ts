@@ -52,6 +52,9 @@ class CollectingReader extends MetricReader {
 }
 
 /** An SDK of our own: spans to memory, metrics on demand. */
+/** Per-item histograms (`itemHistograms: 'item'`), not yet in the public TelemetryOptions type. */
+const perItem = (telemetry: TelemetryOptions): TelemetryOptions => ({ ...telemetry, itemHistograms: 'item' }) as TelemetryOptions;
+
 function makeSdk() {
   const spans = new InMemorySpanExporter();
   const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
@@ -279,6 +282,8 @@ describe('batch spans', () => {
       'tokenbatch.batch.utilization': tokens / 10,
       'tokenbatch.batch.split_depth': 0,
       'tokenbatch.batch.close_reason': closeReason,
+      // Batches proven to fit by cheap bounds report those: nothing is tokenized for telemetry.
+      ...(closeReason === 'tokens' ? {} : { 'tokenbatch.batch.tokens_exact': false }),
     });
     expect(byKey.get('0/1')?.attributes).toEqual({ ...batch(0, 2, 7, 'tokens'), 'tokenbatch.batch.attempt': 1, 'error.type': 'TransientError' });
     expect(byKey.get('0/2')?.attributes).toEqual({
@@ -466,7 +471,7 @@ describe('batch spans', () => {
 describe('instruments', () => {
   it('records every instrument with its name, unit, kind, values and attributes, in virtual time', async () => {
     const sdk = makeSdk();
-    const run = await runScenario(sdk, sdk.telemetry);
+    const run = await runScenario(sdk, perItem(sdk.telemetry));
     expectOutcomes(run.outcomes);
     const collected = await sdk.reader.metrics();
 
@@ -497,8 +502,12 @@ describe('instruments', () => {
       Object.entries(values).map(([reason, value]) => ({ attributes: { ...buffer, 'tokenbatch.batch.close_reason': reason }, count: 1, sum: value, min: value, max: value }));
     const sorted = <P extends { attributes: Attributes }>(points: P[]) => points.sort((a, b) => JSON.stringify(a.attributes).localeCompare(JSON.stringify(b.attributes)));
     expect(histograms(collected.get('tokenbatch.batch.size'))).toEqual(sorted(byReason({ tokens: 2, items: 3, time: 1, end: 1 })));
-    expect(histograms(collected.get('tokenbatch.batch.tokens'))).toEqual(sorted(byReason({ tokens: 7, items: 8, time: 5, end: 3 })));
-    expect(histograms(collected.get('tokenbatch.batch.utilization'))).toEqual(sorted(byReason({ tokens: 0.7, items: 0.8, time: 0.5, end: 0.3 })));
+    // Tokens as the batcher knew them: exact for the batch closed by tokens (its counts were resolved),
+    // the proven upper bound for the others, flagged tokens_exact: false (nothing is counted for telemetry).
+    const flagged = <P extends { attributes: Attributes }>(points: P[]) =>
+      points.map((point) => (point.attributes['tokenbatch.batch.close_reason'] === 'tokens' ? point : { ...point, attributes: { ...point.attributes, 'tokenbatch.batch.tokens_exact': false } }));
+    expect(histograms(collected.get('tokenbatch.batch.tokens'))).toEqual(sorted(flagged(byReason({ tokens: 7, items: 8, time: 5, end: 3 }))));
+    expect(histograms(collected.get('tokenbatch.batch.utilization'))).toEqual(sorted(flagged(byReason({ tokens: 0.7, items: 0.8, time: 0.5, end: 0.3 }))));
     // Five attempts of 20 ms: three succeeded, one transient failure, one quota failure.
     expect(histograms(collected.get('tokenbatch.batch.duration'))).toEqual([
       { attributes: { ...merge, 'error.type': 'QuotaExhaustedError' }, count: 1, sum: 0.02, min: 0.02, max: 0.02 },
@@ -535,7 +544,7 @@ describe('instruments', () => {
 
   it('buckets the second-valued histograms in seconds, not with the SDK’s millisecond defaults', async () => {
     const sdk = makeSdk();
-    await runScenario(sdk, sdk.telemetry);
+    await runScenario(sdk, perItem(sdk.telemetry));
     const collected = await sdk.reader.metrics();
     for (const name of ['tokenbatch.batch.duration', 'tokenbatch.item.wait', 'tokenbatch.item.latency']) {
       for (const { value } of pointsOf<Histogram>(collected.get(name))) expect(value.buckets.boundaries, name).toEqual(SECONDS_BUCKETS);
@@ -545,6 +554,27 @@ describe('instruments', () => {
     expect(wait.counts.slice(0, 5)).toEqual([4, 2, 0, 1, 0]); // <=5 ms: ee, aaa, bbb, d; <=10 ms: cccc, gg; <=50 ms: ffff
     const utilization = pointsOf<Histogram>(collected.get('tokenbatch.batch.utilization'));
     expect(utilization[0]?.value.buckets.boundaries.at(-1)).toBe(1);
+  });
+
+  it('by default records item wait once per batch and item latency once per group of outcomes, with the longest value', async () => {
+    const sdk = makeSdk();
+    const run = await runScenario(sdk, sdk.telemetry);
+    expectOutcomes(run.outcomes);
+    const collected = await sdk.reader.metrics();
+    // Four batches closed: one wait each, the longest of its items (ffff's 50 ms the longest of all).
+    const [wait] = pointsOf<Histogram>(collected.get('tokenbatch.item.wait'));
+    expect(wait?.value.count).toBe(4);
+    expect(wait?.value.max).toBe(0.05);
+    // Outcomes emitted together share one record; the counter still counts every outcome.
+    const latency = pointsOf<Histogram>(collected.get('tokenbatch.item.latency'));
+    const ok = latency.find((point) => point.attributes['tokenbatch.outcome'] === 'ok');
+    expect(ok?.value.count).toBeLessThan(6);
+    expect(ok?.value.max).toBe(0.095);
+    expect(sums(collected.get('tokenbatch.outcomes')).reduce((sum, point) => sum + (point.value), 0)).toBe(7);
+  });
+
+  it('rejects an itemHistograms setting other than batch or item', () => {
+    expect(() => bufferByTokens({ maxTokens: 10, telemetry: { itemHistograms: 'all' } as never })).toThrow(/itemHistograms/);
   });
 
   it('counts waits for the rate limiter', async () => {
@@ -690,7 +720,8 @@ describe('telemetry sources', () => {
     expect(own.batchSpans()).toEqual([]);
     expect([...(await own.reader.metrics()).keys()]).toEqual([]);
 
-    // Without an SDK, batches proven to fit by bounds are never counted exactly; an SDK needs the counts.
+    // Batches proven to fit by bounds are never counted exactly, with or without an SDK: telemetry
+    // reports what the batcher knows (tokens_exact: false where that is a bound).
     const countCalls = async (telemetry: TelemetryOptions | false | undefined) => {
       const tokenizer = charTokenizer();
       await new Promise<void>((resolve, reject) =>
@@ -702,7 +733,7 @@ describe('telemetry sources', () => {
     };
     expect(await countCalls(undefined)).toBe(0);
     expect(await countCalls(false)).toBe(0);
-    expect(await countCalls(makeSdk().telemetry)).toBe(3);
+    expect(await countCalls(makeSdk().telemetry)).toBe(0);
   });
 
   it('rejects a telemetry option that is neither settings nor false, naming it', () => {
