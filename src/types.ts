@@ -341,6 +341,11 @@ export interface TelemetryOptions {
   meter?: Meter;
   /** Record the items' text on batch spans (`tokenbatch.batch.items.text`). Default false: text is never recorded. */
   recordText?: boolean;
+  /**
+   * `'batch'` (default): `tokenbatch.item.wait` and `tokenbatch.item.latency` are recorded once per
+   * batch (or per group of outcomes emitted together), with the longest value; `'item'`: every item's.
+   */
+  itemHistograms?: 'batch' | 'item';
 }
 
 /**

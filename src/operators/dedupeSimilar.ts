@@ -7,7 +7,8 @@ import { getTokenizer } from '../tokens/tokenizers.js';
 import { OptionReader } from '../internal/options.js';
 import type { ChainItem, TelemetryOptions, Vector } from '../types.js';
 import { rxOperator } from '../internal/rx-face.js';
-import { createEmbeddingIndex, type EmbeddingIndex } from '../internal/similarity/embedding-index.js';
+import { createAnnEmbeddingIndex } from '../internal/similarity/ann-index.js';
+import type { EmbeddingIndex } from '../internal/similarity/embedding-index.js';
 import { createSimilarityIndex, type SimilarityIndex } from '../internal/similarity/text-index.js';
 import { acceptCandidate, resolveDedupeSafety, type DedupeSafety } from '../internal/similarity/dedupe-safety.js';
 import type { CustomGuard, GuardOptions } from '../internal/similarity/guards.js';
@@ -316,8 +317,8 @@ export function dedupeSimilarSpec<T>(raw: DedupeSimilarOptions<T> = {}): Operato
   } else if (method === 'embedding') {
     const threshold = options.optionalPositive('threshold') ?? 0.95;
     if (threshold > 1) throw new RangeError(`dedupeSimilar: threshold: expected a number in (0, 1], got ${threshold}`);
-    createEmbeddingIndex({ threshold, maxEntries, ttlMs }); // validates now, at creation
-    newEmbeddingIndex = () => createEmbeddingIndex({ threshold, maxEntries, ttlMs });
+    createAnnEmbeddingIndex({ threshold, maxEntries, ttlMs }); // validates now, at creation
+    newEmbeddingIndex = () => createAnnEmbeddingIndex({ threshold, maxEntries, ttlMs });
   } else {
     const indexOptions = {
       method,

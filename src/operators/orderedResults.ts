@@ -22,9 +22,18 @@ export interface OrderedResultsOptions {
   maxBuffered?: number;
 }
 
+/** Outcomes at most this far ahead of the next one wait in the ring; farther ones in a Map. */
+const MAX_RING = 1 << 16;
+
 class OrderedCore extends CoreBase<unknown> {
   readonly #maxBuffered: number;
-  readonly #waiting = new Map<number, Outcome<unknown, unknown>>();
+  /**
+   * Outcomes waiting for an earlier one, by `index - next` in a ring that doubles when an index
+   * lands past it: item numbers are dense, so this is a Map without hashing or rehashing.
+   */
+  #ring: (Outcome<unknown, unknown> | undefined)[] = new Array<Outcome<unknown, unknown> | undefined>(64);
+  #waitingCount = 0;
+  readonly #far = new Map<number, Outcome<unknown, unknown>>();
   #next = 0;
 
   constructor(sink: Sink<unknown>, maxBuffered: number) {
@@ -42,7 +51,8 @@ class OrderedCore extends CoreBase<unknown> {
     if (typeof index !== 'number' || !Number.isInteger(index) || index < 0) {
       return this.terminate(new TypeError('orderedResults: expected outcomes with a whole-number index (from mergeBatches)'));
     }
-    if (index < this.#next || this.#waiting.has(index)) {
+    const offset = index - this.#next;
+    if (offset < 0 || (offset < this.#ring.length && this.#ring[index & (this.#ring.length - 1)] !== undefined)) {
       return this.terminate(
         new OutcomeOrderError(
           `orderedResults: a second outcome for item ${index}: two items got the same number, because an operator between tokenbatch operators replaced their values, or the stream was split (groupBy) without indexItems() before the split`,
@@ -50,19 +60,47 @@ class OrderedCore extends CoreBase<unknown> {
         ),
       );
     }
-    this.#waiting.set(index, input as Outcome<unknown, unknown>);
-    for (let ready = this.#waiting.get(this.#next); ready !== undefined; ready = this.#waiting.get(this.#next)) {
-      this.#waiting.delete(this.#next);
+    if (offset === 0 && this.#waitingCount === 0) {
+      // In order and nothing waiting: the common case, no buffering at all.
+      this.sink.emit(input);
+      this.#next++;
+      return;
+    }
+    if (offset >= MAX_RING) {
+      // Far ahead (a sparse numbering): held aside rather than growing the ring to the gap.
+      if (this.#far.has(index)) return this.terminate(new OutcomeOrderError(`orderedResults: a second outcome for item ${index}`, index));
+      this.#far.set(index, input as Outcome<unknown, unknown>);
+    } else {
+      while (offset >= this.#ring.length) this.#grow();
+      this.#ring[index & (this.#ring.length - 1)] = input as Outcome<unknown, unknown>;
+    }
+    this.#waitingCount++;
+    const ring = this.#ring;
+    const mask = ring.length - 1;
+    for (;;) {
+      let ready = ring[this.#next & mask];
+      if (ready !== undefined) ring[this.#next & mask] = undefined;
+      else if (this.#far.size > 0 && (ready = this.#far.get(this.#next)) !== undefined) this.#far.delete(this.#next);
+      else break;
+      this.#waitingCount--;
       this.sink.emit(ready);
       this.#next++;
     }
-    if (this.#waiting.size > this.#maxBuffered) {
+    if (this.#waitingCount > this.#maxBuffered) {
       this.terminate(new TokenbatchError(`orderedResults: more than maxBuffered (${this.#maxBuffered}) outcomes wait for item ${this.#next}`));
     }
   }
 
+  /** Double the ring, keeping each waiting outcome at `index & mask`. */
+  #grow(): void {
+    const old = this.#ring;
+    const ring = new Array<Outcome<unknown, unknown> | undefined>(old.length * 2);
+    for (const outcome of old) if (outcome !== undefined) ring[outcome.index & (ring.length - 1)] = outcome;
+    this.#ring = ring;
+  }
+
   end(): void {
-    if (this.#waiting.size === 0) return this.finish();
+    if (this.#waitingCount === 0) return this.finish();
     this.terminate(
       new OutcomeOrderError(
         `orderedResults: the source ended without an outcome for item ${this.#next}: an operator between tokenbatch operators dropped it (a filter after the first tokenbatch operator, say)`,
@@ -73,7 +111,9 @@ class OrderedCore extends CoreBase<unknown> {
 
   override dispose(): void {
     super.dispose();
-    this.#waiting.clear();
+    this.#ring = [];
+    this.#far.clear();
+    this.#waitingCount = 0;
   }
 }
 
