@@ -146,7 +146,7 @@ feed()
     }),
     orderedResults(),
     // The live page (examples/live): charts of the chain's stats and the ordered results, at the printed URL.
-    livePage<Ticket, string>({ total: TOTAL, title: 'support tickets (simulated model)', label: (ticket) => ticket.body, shim: { concurrency: 6, usdPerMillionTokens: 0.15 } }),
+    livePage<Ticket, string>({ stats, total: TOTAL, title: 'support tickets (simulated model)', label: (ticket) => ticket.body }),
   )
   .subscribe({
     next: print,

@@ -14,12 +14,11 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
-import type { Outcome } from 'tokenbatch';
-import { ShimStats, type ChainStats, type ShimOptions, type StatsSource } from './stats-shim.js';
+import type { ChainStats, Outcome, Stats } from 'tokenbatch';
 
 export interface LivePageOptions<T> {
-  /** The chain's stats (`createStats()`). Without them a temporary stand-in is used (see stats-shim.ts). */
-  stats?: StatsSource;
+  /** The chain's stats (`createStats()`, passed as `stats` to the chain's operators): what the page draws. */
+  stats: Stats;
   /** The number of items of the job, when known (for the ETA). */
   total?: number;
   /** The page's heading. */
@@ -28,8 +27,6 @@ export interface LivePageOptions<T> {
   label?: (item: T) => string;
   /** Snapshot interval (default 500 ms). */
   intervalMs?: number;
-  /** Only for the stand-in stats, until createStats lands. */
-  shim?: Omit<ShimOptions, 'total'>;
 }
 
 /** A result as the page shows it. */
@@ -129,12 +126,9 @@ class LiveServer {
  * source.pipe(bufferByTokens({ maxTokens: 3000, stats }), mergeBatches(handler, { stats }), orderedResults(), livePage({ stats, total }));
  * ```
  */
-export function livePage<T, R>(options: LivePageOptions<T> = {}): MonoTypeOperatorFunction<Outcome<T, R>> {
+export function livePage<T, R>(options: LivePageOptions<T>): MonoTypeOperatorFunction<Outcome<T, R>> {
   const enabled = process.env.TOKENBATCH_LIVE !== '0';
-  const shim = options.stats ? undefined : new ShimStats({ total: options.total, ...options.shim });
-  // The stand-in reads tokenbatch's instruments: registered now, before the chain is subscribed.
-  if (enabled) shim?.install();
-  const stats = options.stats ?? shim!;
+  const stats = options.stats;
   const label = options.label ?? ((item: T) => show(item));
   return (source) => {
     if (!enabled) return source;
@@ -162,7 +156,6 @@ export function livePage<T, R>(options: LivePageOptions<T> = {}): MonoTypeOperat
       };
       const subscription = source.subscribe({
         next: (outcome) => {
-          shim?.observe(outcome);
           server.result({
             index: outcome.index,
             ok: outcome.ok,
