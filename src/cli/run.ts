@@ -10,6 +10,7 @@ import { fatalReason } from './fatal.js';
 import { fileFingerprint, headerDifferences, optionsFingerprint, type RunHeader } from './fingerprint.js';
 import { countInput, itemText, notText, readItems, type InputItem } from './input.js';
 import { OutputLock } from './lock.js';
+import { createStats } from '../stats.js';
 import { openCacheStore, runCacheIdentity, type CacheTarget, type OpenCache } from './cache-option.js';
 import { CliError, headerLine, ResultLog, resultLine, rewriteInOrder, scanResults, type ExistingResults } from './output.js';
 import { plural, Progress, type ProgressMode } from './progress.js';
@@ -323,7 +324,10 @@ async function runLocked(config: RunConfig, io: RunIO, backend: Backend, cache: 
       throw error;
     });
   };
+  // The library's own counts (batches, calls, retries, tokens, cost) for the summary.
+  const stats = createStats({ total: Math.max(0, total - alreadyDone) });
   const batching = {
+    stats,
     maxTokens: config.maxTokens,
     maxItems: config.maxItems,
     text: itemText,
@@ -334,12 +338,13 @@ async function runLocked(config: RunConfig, io: RunIO, backend: Backend, cache: 
   // Items whose text cannot be read (problem lines) are never duplicates: they fail on their own.
   const dedupeText = (item: InputItem): string => item.text ?? `\u0000problem line ${item.line}`;
   const items = from(source);
-  const unique = config.dedupe === undefined ? items : items.pipe(dedupeSimilar<InputItem>({ method: config.dedupe, text: dedupeText, ...(config.dedupeThreshold === undefined ? {} : { threshold: config.dedupeThreshold }) }));
+  const unique = config.dedupe === undefined ? items : items.pipe(dedupeSimilar<InputItem>({ method: config.dedupe, text: dedupeText, stats, ...(config.dedupeThreshold === undefined ? {} : { threshold: config.dedupeThreshold }) }));
   // Grouping: a quiet length bucket closes after a short wait, so its lines do not hold back the ones behind them.
   const batches = config.groupByLength === true ? unique.pipe(groupByLength<InputItem>({ ...batching, maxWaitMs: 500 })) : unique.pipe(bufferByTokens<InputItem>(batching));
   const outcomes = batches.pipe(
     splitOnOverflow<InputItem>(),
     mergeBatches<InputItem, unknown>(handler, {
+      stats,
       concurrency: backend.concurrency ?? config.concurrency,
       retry: { maxAttempts: config.maxAttempts },
       ...(backend.batchJob === true ? {} : { timeoutMs: config.timeoutMs }),
@@ -438,6 +443,10 @@ async function runLocked(config: RunConfig, io: RunIO, backend: Backend, cache: 
   }
   const allFailed = after.failed;
   say(`wrote ${where}${alreadyDone > 0 ? `; ${plural(alreadyDone, 'line was', 'lines were')} already there` : ''}`);
+  const totals = stats.snapshot();
+  say(
+    `${plural(totals.batches.closed, 'batch', 'batches')} (mean fill ${Math.round(totals.batches.meanUtilization * 100)}%), ${plural(totals.calls.made, 'call')} (${totals.calls.retries} retried, ${totals.calls.rateLimited} rate-limited), ${totals.tokens.spent.toLocaleString('en-US')} tokens`,
+  );
   if (cache !== undefined) say(`cache ${cache.description}: ${plural(fromCache, 'line')} answered from it, ${plural(written - fromCache, 'line')} sent`);
   if (allFailed > 0) {
     say(`${allFailed} of ${plural(total, 'line')} failed: their errors are in ${config.output} ("ok": false); rerun with --retry-failed to redo them`);
