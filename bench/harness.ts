@@ -61,7 +61,9 @@ export function formatResult(result: BenchResult): string {
   const out = [`## ${result.title} (${result.scenario})`, line(columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)];
   for (const note of result.notes ?? []) out.push(`  ${note}`);
   for (const ratio of result.ratios ?? []) {
-    out.push(`  ratio ${ratio.id}: ${formatCell(ratio.value)} (goal ${(ratio.better ?? 'higher') === 'higher' ? '≥' : '≤'} ${ratio.goal}: ${meetsGoal(ratio) ? 'met' : 'NOT met'})`);
+    out.push(
+      `  ratio ${ratio.id}: ${formatCell(ratio.value)} (goal ${(ratio.better ?? 'higher') === 'higher' ? '≥' : '≤'} ${ratio.goal}: ${meetsGoal(ratio) ? 'met' : 'NOT met'})`,
+    );
   }
   return out.join('\n');
 }

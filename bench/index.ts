@@ -36,10 +36,13 @@ for (const scenario of selected) {
     console.error(`## ${scenario.name}: FAILED, the run goes on\n  ${outcome.error.split('\n').join('\n  ')}\n`);
   }
 }
-const ratios: (Ratio & { scenario: string; met: boolean })[] = results.flatMap((result) => (result.ratios ?? []).map((ratio) => ({ ...ratio, better: ratio.better ?? 'higher', scenario: result.scenario, met: meetsGoal(ratio) })));
+const ratios: (Ratio & { scenario: string; met: boolean })[] = results.flatMap((result) =>
+  (result.ratios ?? []).map((ratio) => ({ ...ratio, better: ratio.better ?? 'higher', scenario: result.scenario, met: meetsGoal(ratio) })),
+);
 if (ratios.length > 0) {
   console.log('## Tracked ratios');
-  for (const ratio of ratios) console.log(`${ratio.met ? 'met    ' : 'NOT met'}  ${ratio.id}: ${ratio.value.toFixed(3)} (goal ${ratio.better === 'higher' ? '≥' : '≤'} ${ratio.goal})  ${ratio.label}`);
+  for (const ratio of ratios)
+    console.log(`${ratio.met ? 'met    ' : 'NOT met'}  ${ratio.id}: ${ratio.value.toFixed(3)} (goal ${ratio.better === 'higher' ? '≥' : '≤'} ${ratio.goal})  ${ratio.label}`);
 }
 if (json) {
   const document = { node: process.version, date: new Date().toISOString(), quick, ratios, failures, results };

@@ -5,16 +5,7 @@
  * ends the run; the live page (examples/live) charts it at the URL printed first. No key, no server to install. `DEMO_ITEMS` sets the feed's length (default 600, about 30 s).
  */
 import { Observable } from 'rxjs';
-import {
-  createStats,
-  dedupeSimilar,
-  groupByLength,
-  mergeBatches,
-  orderedResults,
-  simulatedModel,
-  splitOnOverflow,
-  type Outcome,
-} from 'tokenbatch';
+import { createStats, dedupeSimilar, groupByLength, mergeBatches, orderedResults, simulatedModel, splitOnOverflow, type Outcome } from 'tokenbatch';
 import { livePage } from './live/server.js';
 
 const TOTAL = Number(process.env.DEMO_ITEMS ?? 600);
@@ -32,7 +23,18 @@ const random = () => {
 };
 const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)] as T;
 
-const openings = ['My refund has not arrived', 'The app crashes when I open settings', 'I cannot log in to my account', 'Thank you, the new release is great', 'The invoice shows the wrong price', 'Password reset email never comes', 'Export fails with an error', 'Love the dark mode', 'Charged twice for my subscription', 'The page freezes after login'];
+const openings = [
+  'My refund has not arrived',
+  'The app crashes when I open settings',
+  'I cannot log in to my account',
+  'Thank you, the new release is great',
+  'The invoice shows the wrong price',
+  'Password reset email never comes',
+  'Export fails with an error',
+  'Love the dark mode',
+  'Charged twice for my subscription',
+  'The page freezes after login',
+];
 const details = ['since Monday', 'on Android 14', 'after the last update', 'every single time', 'on my work laptop', 'for order 48213', 'in Firefox', 'since I changed my email'];
 const logLine = (i: number) => `2026-11-23T09:${String(i % 60).padStart(2, '0')}:00Z ERROR worker-${i % 7} request ${1000 + i} failed: timeout after ${100 + i * 7} ms`;
 
@@ -63,7 +65,8 @@ function feed(): Observable<Ticket> {
       const burst = random() < 0.15 ? 15 + Math.floor(random() * 25) : 1 + Math.floor(random() * 3);
       for (let k = 0; k < burst && sent < TOTAL; k++, sent++) {
         let body: string;
-        if (recent.length > 0 && random() < 0.2) body = pick(recent).replace(/\.$/, '!!').replace('my', 'My'); // a resend
+        if (recent.length > 0 && random() < 0.2)
+          body = pick(recent).replace(/\.$/, '!!').replace('my', 'My'); // a resend
         else body = ticketText(sent);
         recent.push(body);
         if (recent.length > 30) recent.shift();
@@ -100,10 +103,13 @@ const status = () => {
   const eta = s.eta ? `, ETA ${(s.eta.etaMs / 1000).toFixed(0)} s` : '';
   return `${s.items.done}/${TOTAL} items | ${s.throughput.itemsPerSecond.toFixed(1)} items/s${eta} | ${s.batches.closed} batches, ${(s.batches.meanUtilization * 100).toFixed(0)}% full | p50 ${s.latency.p50Ms} ms, p99 ${s.latency.p99Ms} ms | ${s.calls.made} calls, concurrency ${s.calls.concurrency} | ${s.items.duplicates} duplicates, ~${s.tokens.saved} tokens saved`;
 };
-const statusTimer = setInterval(() => {
-  if (interactive) process.stdout.write(`\r\x1b[2K${status()}`);
-  else console.log(`[status] ${status()}`);
-}, interactive ? 250 : 5000);
+const statusTimer = setInterval(
+  () => {
+    if (interactive) process.stdout.write(`\r\x1b[2K${status()}`);
+    else console.log(`[status] ${status()}`);
+  },
+  interactive ? 250 : 5000,
+);
 
 const print = (outcome: Outcome<Ticket, string>) => {
   const latency = Date.now() - (arrival.get(outcome.index) ?? started);
@@ -166,7 +172,10 @@ feed()
         ['failed items', String(s.items.failed)],
         ['batches', String(s.batches.closed)],
         ['mean batch utilization', `${(s.batches.meanUtilization * 100).toFixed(1)} %`],
-        ['model calls (one per item: ' + TOTAL + ')', `${s.calls.made} (${(TOTAL / Math.max(1, s.calls.made)).toFixed(1)}x fewer), ${s.calls.retries} retries, ${s.calls.rateLimited} 429s`],
+        [
+          'model calls (one per item: ' + TOTAL + ')',
+          `${s.calls.made} (${(TOTAL / Math.max(1, s.calls.made)).toFixed(1)}x fewer), ${s.calls.retries} retries, ${s.calls.rateLimited} 429s`,
+        ],
         ['tokens billed (saved, est.)', `${s.tokens.spent} (${s.tokens.saved})`],
         ['cost (saved, est.)', `$${s.cost.spentUsd.toFixed(5)} ($${s.cost.savedUsd.toFixed(5)})`],
         ['latency p50 / p99', `${s.latency.p50Ms} ms / ${s.latency.p99Ms} ms`],

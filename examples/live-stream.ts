@@ -112,7 +112,10 @@ function serverSentEvents(url: string): Observable<EventSourceMessage> {
       const response = await fetch(url, { headers: { accept: 'text/event-stream' }, signal: controller.signal });
       if (!response.ok || !response.body) throw new Error(`${url}: HTTP ${response.status}`);
       if (!response.headers.get('content-type')?.startsWith('text/event-stream')) throw new Error(`${url}: not an event stream`);
-      const reader = response.body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream({ onError: 'terminate' })).getReader();
+      const reader = response.body
+        .pipeThrough(new TextDecoderStream())
+        .pipeThrough(new EventSourceParserStream({ onError: 'terminate' }))
+        .getReader();
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
@@ -155,7 +158,11 @@ try {
   const outcomes = await lastValueFrom(
     messages$.pipe(
       bufferByTokens({ maxTokens: 260, maxItems: 8, maxWaitMs: 120, text: (message: ChatMessage) => message.text, batchOverheadTokens: 120, itemOverheadTokens: 4 }),
-      tap((batch) => console.log(`${elapsed()}  batch ${batch.index}: ${batch.items.length} message${batch.items.length === 1 ? '' : 's'}, ${batch.tokens} tokens, closed by ${batch.closeReason}`)),
+      tap((batch) =>
+        console.log(
+          `${elapsed()}  batch ${batch.index}: ${batch.items.length} message${batch.items.length === 1 ? '' : 's'}, ${batch.tokens} tokens, closed by ${batch.closeReason}`,
+        ),
+      ),
       splitOnOverflow(),
       mergeBatches(model.handler, { concurrency: 4, timeoutMs: 5_000 }),
       orderedResults(),
@@ -170,7 +177,9 @@ try {
   );
   const failed = outcomes.filter((outcome) => !outcome.ok).length;
   const stats = model.stats();
-  console.log(`${outcomes.length} messages triaged (${failed} failed) in ${stats.calls} model calls (${stats.failures.contextOverflow} refused as too long, then split), ${stats.inputTokens} input tokens, $${stats.costUsd.toFixed(6)}`);
+  console.log(
+    `${outcomes.length} messages triaged (${failed} failed) in ${stats.calls} model calls (${stats.failures.contextOverflow} refused as too long, then split), ${stats.inputTokens} input tokens, $${stats.costUsd.toFixed(6)}`,
+  );
 } finally {
   server.closeAllConnections();
   server.close();

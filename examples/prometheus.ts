@@ -55,7 +55,13 @@ const tickets = new Observable<Ticket>((subscriber) => {
   return () => clearInterval(timer);
 });
 
-const model = simulatedModel({ task: 'classify', text: (ticket: Ticket) => ticket.body, latency: { baseMs: 60, perInputTokenMs: 0.05, perOutputTokenMs: 1, jitter: 0.3 }, faults: { transient: 0.05 }, seed: 3 });
+const model = simulatedModel({
+  task: 'classify',
+  text: (ticket: Ticket) => ticket.body,
+  latency: { baseMs: 60, perInputTokenMs: 0.05, perOutputTokenMs: 1, jitter: 0.3 },
+  faults: { transient: 0.05 },
+  seed: 3,
+});
 
 // What the run produced, measured here, for comparison with what Prometheus computes.
 const arrivedAt = new Map<number, number>();

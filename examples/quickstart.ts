@@ -11,9 +11,7 @@ const tickets$ = interval(20).pipe(
   map((i) => ({ id: i, body: `${subjects[i % subjects.length]}: ${'details '.repeat(1 + ((i * 7) % 30))}` })),
 );
 
-tickets$
-  .pipe(bufferByTokens({ maxTokens: 400, maxItems: 8, maxWaitMs: 150, text: (ticket) => ticket.body, batchOverheadTokens: 50 }))
-  .subscribe((batch) => {
-    const ids = batch.items.map((ticket) => ticket.id).join(',');
-    console.log(`batch ${batch.index}: tickets ${ids} | ${batch.tokens} tokens, ${(batch.utilization * 100).toFixed(0)}% full, closed by ${batch.closeReason}`);
-  });
+tickets$.pipe(bufferByTokens({ maxTokens: 400, maxItems: 8, maxWaitMs: 150, text: (ticket) => ticket.body, batchOverheadTokens: 50 })).subscribe((batch) => {
+  const ids = batch.items.map((ticket) => ticket.id).join(',');
+  console.log(`batch ${batch.index}: tickets ${ids} | ${batch.tokens} tokens, ${(batch.utilization * 100).toFixed(0)}% full, closed by ${batch.closeReason}`);
+});

@@ -89,7 +89,9 @@ for (const record of written) byWorker.set(record.fields.consumer ?? '?', (byWor
 const distinct = new Set(written.map((record) => record.fields.input)).size;
 console.log(`results: ${written.length} entries for ${distinct} of ${TICKETS} tickets (${written.length - distinct} written twice: at-least-once)`);
 for (const [name, count] of byWorker) console.log(`  ${name}: ${count} results`);
-console.log(`worker-1 took over ${one.source.stats.claimed} entries of worker-2 after minIdleMs; pending now: ${Number(((await admin.call('XPENDING', stream, 'triage')) as [number])[0])}`);
+console.log(
+  `worker-1 took over ${one.source.stats.claimed} entries of worker-2 after minIdleMs; pending now: ${Number(((await admin.call('XPENDING', stream, 'triage')) as [number])[0])}`,
+);
 
 console.log(`requests granted under the shared limit: worker-1 ${one.limiter.stats.granted}, worker-2 ${two.limiter.stats.granted}`);
 

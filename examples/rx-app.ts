@@ -104,7 +104,10 @@ const tally$ = labelled$.pipe(
     { done: 0, labels: new Map() },
   ),
 );
-const submitted$ = feedback$.pipe(scan((n) => n + 1, 0), startWith(0));
+const submitted$ = feedback$.pipe(
+  scan((n) => n + 1, 0),
+  startWith(0),
+);
 
 labelled$.pipe(filter(isOk)).subscribe((outcome) => console.log(`  #${outcome.index} ${outcome.item.user}: ${outcome.value} ← "${outcome.item.text}"`));
 
@@ -122,7 +125,9 @@ tally$
   )
   .subscribe({
     next: ([tally, counts, submitted]) => {
-      const byType = Object.entries(counts).map(([type, n]) => `${type} ${n}`).join(', ');
+      const byType = Object.entries(counts)
+        .map(([type, n]) => `${type} ${n}`)
+        .join(', ');
       const byLabel = [...tally.labels].map(([label, n]) => `${label} ${n}`).join(', ');
       console.log(`[dashboard] events: ${byType} | feedback: ${tally.done}/${submitted} non-blank answered | labels: ${byLabel}`);
     },

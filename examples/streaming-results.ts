@@ -23,7 +23,7 @@ const bodies = [
   'The app crashes with an error every time I open the settings page.',
   'I cannot login: the password reset email never arrives.',
   'Thank you, the new dashboard is great!',
-  'Where can I download last year\'s invoice?',
+  "Where can I download last year's invoice?",
   'Export to CSV fails with exception 0x80004005 on large reports.',
   'How do I change the email on my account profile?',
   'Is there a student price for the Pro plan?',

@@ -20,7 +20,9 @@ const lines = [
   '',
   '| ratio | what | value | goal | met |',
   '| --- | --- | --- | --- | --- |',
-  ...results.ratios.map((ratio) => `| \`${ratio.id}\` | ${ratio.label} | ${format(ratio.value)} | ${ratio.better === 'lower' ? '≤' : '≥'} ${ratio.goal} | ${ratio.met ? 'yes' : '**no**'} |`),
+  ...results.ratios.map(
+    (ratio) => `| \`${ratio.id}\` | ${ratio.label} | ${format(ratio.value)} | ${ratio.better === 'lower' ? '≤' : '≥'} ${ratio.goal} | ${ratio.met ? 'yes' : '**no**'} |`,
+  ),
   ...(results.failures.length > 0 ? ['', `Failed in that run: ${results.failures.map((failure) => `\`${failure.scenario}\``).join(', ')}.`] : []),
   END,
 ];

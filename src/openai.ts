@@ -8,14 +8,7 @@ export { type OpenAIConnectionOptions } from './backends/openai/client.js';
 export { parseChatResults, type ChatRequestOptions, type ChatResponseFormat } from './backends/openai/chat-protocol.js';
 export { openAIChat, type OpenAIChatOptions } from './backends/openai/chat.js';
 export { OPENAI_EMBEDDING_LIMITS, openAIEmbeddings, type OpenAIEmbeddingsOptions } from './backends/openai/embeddings.js';
-export {
-  classifyOpenAIError,
-  OpenAIRejectedError,
-  OpenAIRequestError,
-  parseDurationMs,
-  parseRateLimitHeaders,
-  retryAfterMs,
-} from './backends/openai/errors.js';
+export { classifyOpenAIError, OpenAIRejectedError, OpenAIRequestError, parseDurationMs, parseRateLimitHeaders, retryAfterMs } from './backends/openai/errors.js';
 export {
   openAIBatchJob,
   openAIEmbeddingsBatchJob,

@@ -73,5 +73,8 @@ export function parsePrices(options: OptionReader): PriceTable {
 
 function parsePrice(options: OptionReader, path: string, raw: unknown): ModelPrice {
   const price = new OptionReader(options.operator, raw, ['inputPerMillion', 'outputPerMillion'], options.path === '' ? path : `${options.path}.${path}`);
-  return { inputPerMillion: nonNegative(price.raw.inputPerMillion, price.name('inputPerMillion'), 0), outputPerMillion: nonNegative(price.raw.outputPerMillion, price.name('outputPerMillion'), 0) };
+  return {
+    inputPerMillion: nonNegative(price.raw.inputPerMillion, price.name('inputPerMillion'), 0),
+    outputPerMillion: nonNegative(price.raw.outputPerMillion, price.name('outputPerMillion'), 0),
+  };
 }

@@ -1,13 +1,4 @@
-import {
-  AbortError,
-  BatchResultMismatchError,
-  ContextOverflowError,
-  InvalidItemError,
-  QuotaExhaustedError,
-  RateLimitError,
-  TimeoutError,
-  TransientError,
-} from './errors.js';
+import { AbortError, BatchResultMismatchError, ContextOverflowError, InvalidItemError, QuotaExhaustedError, RateLimitError, TimeoutError, TransientError } from './errors.js';
 import type { OptionReader } from './internal/options.js';
 
 /**

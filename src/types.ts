@@ -238,10 +238,7 @@ export interface HandlerContext {
  * const classify: BatchHandler<string, string> = async (batch) => batch.items.map((text) => (text.includes('refund') ? 'billing' : 'other'));
  * ```
  */
-export type BatchHandler<T, R> = (
-  batch: Batch<T>,
-  context: HandlerContext,
-) => PromiseLike<HandlerResults<R>> | AsyncIterable<HandlerResults<R>> | Observable<HandlerResults<R>>;
+export type BatchHandler<T, R> = (batch: Batch<T>, context: HandlerContext) => PromiseLike<HandlerResults<R>> | AsyncIterable<HandlerResults<R>> | Observable<HandlerResults<R>>;
 
 /**
  * What a {@link BatchHandler} answers for a batch: one entry per item, in order. An `Error` entry

@@ -16,7 +16,8 @@ describe('the labelled dedupe pairs', () => {
     expect(mustNot.length).toBeGreaterThanOrEqual(100);
     for (const pair of [...ISSUE_PAIRS, ...HAND_PAIRS]) expect(pairs).toContainEqual(pair);
     const kinds = new Set(pairs.map((pair) => pair.kind));
-    for (const kind of ['case', 'whitespace', 'typo', 'greeting', 'signature', 'id', 'amount', 'version', 'date', 'time', 'negation', 'name', 'day', 'month']) expect(kinds).toContain(kind);
+    for (const kind of ['case', 'whitespace', 'typo', 'greeting', 'signature', 'id', 'amount', 'version', 'date', 'time', 'negation', 'name', 'day', 'month'])
+      expect(kinds).toContain(kind);
   });
 
   it('labels each must-not pair with texts that really differ after normalization', () => {

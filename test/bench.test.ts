@@ -16,12 +16,7 @@ describe('bench scenario buffer-by-tokens', () => {
   it('runs on a tiny corpus and reports every contender with checked token counts', async () => {
     const result = await bufferByTokensScenario.run({ quick: true, items: 300, repeats: 1 });
     expect(result.scenario).toBe('buffer-by-tokens');
-    const names = [
-      'every item tokenized (no bound)',
-      'bufferByTokens (gpt-tokenizer)',
-      'bufferByTokens (tiktoken)',
-      'iterable bufferByTokens (gpt-tokenizer)',
-    ];
+    const names = ['every item tokenized (no bound)', 'bufferByTokens (gpt-tokenizer)', 'bufferByTokens (tiktoken)', 'iterable bufferByTokens (gpt-tokenizer)'];
     for (const limits of ['8000 tok', '8000 tok, 16 items']) {
       const rows = result.rows.filter((row) => row.limits === limits);
       expect(rows.map((row) => row.name)).toEqual([...names, expect.stringMatching(/^rxjs bufferCount\(\d+\)/)]);
@@ -57,12 +52,7 @@ describe('bench scenario processing', () => {
   it('runs at tiny size and reports every contender, with the bounds and the completeness check', async () => {
     const result = await processingScenario.run({ quick: true, items: 40 });
     expect(result.scenario).toBe('processing');
-    expect(result.rows.map((row) => row.name)).toEqual([
-      '1 call/item, sequential',
-      'batches of 4, 4 workers, results at end',
-      '1 call/item, 4 workers',
-      'tokenbatch chain',
-    ]);
+    expect(result.rows.map((row) => row.name)).toEqual(['1 call/item, sequential', 'batches of 4, 4 workers, results at end', '1 call/item, 4 workers', 'tokenbatch chain']);
     const columns = ['items/s', 'end s', 'calls', '429s', '500s', 'items/call', 'billed tok', 'cost $', 'p50 s', 'p99 s', 'failed', 'vs sequential', 'vs best baseline'];
     for (const row of result.rows) {
       expect(Object.keys(row)).toEqual(['name', ...columns]);

@@ -98,7 +98,16 @@ describe.skipIf(!hasChromium)(hasChromium ? 'in the browser (headless Chromium)'
   });
 
   it('counts tokens exactly as in Node, and bytes without Buffer', async () => {
-    const texts = ['Hello, world!', 'héllo', '注文したのに届きません', 'emoji 😞🙏 and a flag 🇫🇷', 'lone \ud800 high and \udc00 low surrogates\ud83d', '<|endoftext|> stays text', '', ...messages(6)];
+    const texts = [
+      'Hello, world!',
+      'héllo',
+      '注文したのに届きません',
+      'emoji 😞🙏 and a flag 🇫🇷',
+      'lone \ud800 high and \udc00 low surrogates\ud83d',
+      '<|endoftext|> stays text',
+      '',
+      ...messages(6),
+    ];
     const counts = await page.evaluate((input) => window.tokenbatchPage.counts(input), texts);
     expect(counts.hasBuffer).toBe(false);
     expect(counts.o200k).toEqual(texts.map((text) => getTokenizer('o200k_base').count(text)));
@@ -133,7 +142,12 @@ describe.skipIf(!hasChromium)(hasChromium ? 'in the browser (headless Chromium)'
     const input = messages(12);
     const run = await page.evaluate((items) => window.tokenbatchPage.gated(items), input);
     expectCompleteAndOrdered(run, input);
-    expect(run.batches.map((batch) => batch.itemIndices)).toEqual([[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11]]);
+    expect(run.batches.map((batch) => batch.itemIndices)).toEqual([
+      [0, 1, 2],
+      [3, 4, 5],
+      [6, 7, 8],
+      [9, 10, 11],
+    ]);
     // mergeBatches emitted the first batch's items last; orderedResults emitted them first.
     expect(run.completionOrder.slice(-3)).toEqual([0, 1, 2]);
     expect(run.outcomes.map((outcome) => outcome.value)).toEqual(input.map((text) => text.toUpperCase()));

@@ -2,7 +2,18 @@ import fc from 'fast-check';
 import { from as ixFrom } from 'ix/asynciterable';
 import { merge, timer, map, VirtualTimeScheduler, take, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { bufferByTokens, ContextOverflowError, dedupeSimilar, groupByLength, mergeBatches, orderedResults, rateLimiter, splitOnOverflow, type ChainItem, type Outcome } from '../src/index.js';
+import {
+  bufferByTokens,
+  ContextOverflowError,
+  dedupeSimilar,
+  groupByLength,
+  mergeBatches,
+  orderedResults,
+  rateLimiter,
+  splitOnOverflow,
+  type ChainItem,
+  type Outcome,
+} from '../src/index.js';
 import * as iterable from '../src/iterable.js';
 import { createRandom } from '../bench/corpus.js';
 import { BAD, HOLE, POISON, scriptedModel, type Call } from './support/model.js';
@@ -122,7 +133,8 @@ describe('the processing chain: bufferByTokens or groupByLength, splitOnOverflow
           if (!outcome.ok && outcome.error.name === 'BatchRejectedError') expect(POISON.test(outcome.item)).toBe(true);
           // Calls that included the item: retries, plus the halves of context-overflow splits and of
           // bisections that isolate a short answer (about 2·log2(batch size) more).
-          if (outcome.duplicateOf === undefined) expect(outcome.attempts).toBeLessThanOrEqual(s.maxAttempts * (outcome.splitDepth + 1) + 2 * Math.ceil(Math.log2(s.maxItems + 1)) * s.maxAttempts);
+          if (outcome.duplicateOf === undefined)
+            expect(outcome.attempts).toBeLessThanOrEqual(s.maxAttempts * (outcome.splitDepth + 1) + 2 * Math.ceil(Math.log2(s.maxItems + 1)) * s.maxAttempts);
           if (!outcome.ok && outcome.error instanceof ContextOverflowError) expect(outcome.item.length).toBeGreaterThan(Math.min(s.contextWindow, s.maxTokens));
         }
 

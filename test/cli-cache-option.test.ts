@@ -27,8 +27,13 @@ describe('parseCacheTarget', () => {
     expect(() => parseCacheTarget('memcached://host')).toThrow(new InvalidArgumentError("unsupported URL scheme in 'memcached://host': use a file path or redis://"));
     expect(() => parseCacheTarget('redis://[bad')).toThrow(InvalidArgumentError);
     // As commander reports it:
-    const program = new Command().exitOverride().configureOutput({ writeErr: () => {} }).option('--cache <target>', 'cache', parseCacheTarget);
-    expect(() => program.parse(['node', 'tokenbatch', '--cache', 'ftp://x'])).toThrow("error: option '--cache <target>' argument 'ftp://x' is invalid. unsupported URL scheme in 'ftp://x': use a file path or redis://");
+    const program = new Command()
+      .exitOverride()
+      .configureOutput({ writeErr: () => {} })
+      .option('--cache <target>', 'cache', parseCacheTarget);
+    expect(() => program.parse(['node', 'tokenbatch', '--cache', 'ftp://x'])).toThrow(
+      "error: option '--cache <target>' argument 'ftp://x' is invalid. unsupported URL scheme in 'ftp://x': use a file path or redis://",
+    );
   });
 });
 
@@ -64,12 +69,18 @@ function countingClassifier(): { handler: BatchHandler<string, string>; calls: n
 
 async function runJob(texts: string[], handler: BatchHandler<string, string>): Promise<Outcome<string, string>[]> {
   const out: Outcome<string, string>[] = [];
-  const outcomes = from(texts).pipe(bufferByTokens<string>({ maxTokens: 200, maxItems: 4 }), mergeBatches<string, string>(handler, { concurrency: 3 }), orderedResults<string, string>());
+  const outcomes = from(texts).pipe(
+    bufferByTokens<string>({ maxTokens: 200, maxItems: 4 }),
+    mergeBatches<string, string>(handler, { concurrency: 3 }),
+    orderedResults<string, string>(),
+  );
   for await (const outcome of outcomes) out.push(outcome);
   return out;
 }
 
-const texts = Array.from({ length: 30 }, (_, i) => (i % 3 === 0 ? `Refund order ${i} please` : i % 3 === 1 ? `The app crashed on screen ${i}` : `What are your opening hours on day ${i}?`));
+const texts = Array.from({ length: 30 }, (_, i) =>
+  i % 3 === 0 ? `Refund order ${i} please` : i % 3 === 1 ? `The app crashed on screen ${i}` : `What are your opening hours on day ${i}?`,
+);
 
 describe('cachingHandler with the file store: a job run twice', () => {
   it('sends no request the second time and gives the same results in the same order', async () => {
@@ -99,7 +110,10 @@ describe('cachingHandler with the file store: a job run twice', () => {
     const identity = { model: 'm', handler: 'partial-test' };
     const cache = await openCacheStore(target);
     const warm = countingClassifier();
-    await runJob(texts.filter((_, i) => i % 2 === 0), cachingHandler(warm.handler, { store: cache.store, identity }).handler);
+    await runJob(
+      texts.filter((_, i) => i % 2 === 0),
+      cachingHandler(warm.handler, { store: cache.store, identity }).handler,
+    );
     const counter = countingClassifier();
     const results = await runJob(texts, cachingHandler(counter.handler, { store: cache.store, identity }).handler);
     await cache.close();
@@ -175,10 +189,7 @@ describe('a chain with the cache on (property)', () => {
           if (outcome.ok) expect(outcome.value).toBe(answer(text));
         }
         // Whatever is in the cache now is the right answer for its text: no failure was cached.
-        const check = cachingHandler<string, string>(
-          async (batch) => batch.items.map(() => 'MISS'),
-          { store, identity },
-        );
+        const check = cachingHandler<string, string>(async (batch) => batch.items.map(() => 'MISS'), { store, identity });
         const cached = await runJob(texts, check.handler);
         for (const outcome of cached) if (outcome.ok && outcome.value !== 'MISS') expect(outcome.value).toBe(answer(texts[outcome.index] as string));
       }),

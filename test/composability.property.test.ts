@@ -93,8 +93,15 @@ interface Stage {
 function stages(s: Scenario, handler: BatchHandler<string, string>): Stage[] {
   const buffer = (clock: VirtualTimeScheduler) => ({ maxTokens: s.maxTokens, maxItems: s.maxItems, maxWaitMs: s.maxWaitMs, tokenizer: charTokens, scheduler: clock });
   const list: Stage[] = [];
-  if (s.dedupe) list.push({ rx: (clock) => dedupeSimilar<string>({ method: 'exact', scheduler: clock }) as OperatorFunction<unknown, unknown>, ix: (clock) => iterable.dedupeSimilar<string>({ method: 'exact', scheduler: clock }) as never });
-  const bufferStage: Stage = { rx: (clock) => bufferByTokens<string>(buffer(clock)) as OperatorFunction<unknown, unknown>, ix: (clock) => iterable.bufferByTokens<string>(buffer(clock)) as never };
+  if (s.dedupe)
+    list.push({
+      rx: (clock) => dedupeSimilar<string>({ method: 'exact', scheduler: clock }) as OperatorFunction<unknown, unknown>,
+      ix: (clock) => iterable.dedupeSimilar<string>({ method: 'exact', scheduler: clock }) as never,
+    });
+  const bufferStage: Stage = {
+    rx: (clock) => bufferByTokens<string>(buffer(clock)) as OperatorFunction<unknown, unknown>,
+    ix: (clock) => iterable.bufferByTokens<string>(buffer(clock)) as never,
+  };
   const groupStage: Stage = {
     rx: (clock) => groupByLength<string>({ ...buffer(clock), boundaries: [8, 16] }) as OperatorFunction<unknown, unknown>,
     ix: (clock) => iterable.groupByLength<string>({ ...buffer(clock), boundaries: [8, 16] }) as never,
@@ -105,7 +112,8 @@ function stages(s: Scenario, handler: BatchHandler<string, string>): Stage[] {
   if (s.batching === 'group-then-buffer') list.push(groupStage, bufferStage);
   if (s.split) list.push({ rx: () => splitOnOverflow() as OperatorFunction<unknown, unknown>, ix: () => iterable.splitOnOverflow() as never });
   list.push({
-    rx: (clock) => mergeBatches(handler, { concurrency: s.concurrency, retry: { maxAttempts: 2, baseDelayMs: 5, random: () => 0.5 }, scheduler: clock }) as OperatorFunction<unknown, unknown>,
+    rx: (clock) =>
+      mergeBatches(handler, { concurrency: s.concurrency, retry: { maxAttempts: 2, baseDelayMs: 5, random: () => 0.5 }, scheduler: clock }) as OperatorFunction<unknown, unknown>,
     ix: (clock) => iterable.mergeBatches(handler, { concurrency: s.concurrency, retry: { maxAttempts: 2, baseDelayMs: 5, random: () => 0.5 }, scheduler: clock }) as never,
   });
   if (s.ordered) list.push({ rx: () => orderedResults() as OperatorFunction<unknown, unknown>, ix: () => iterable.orderedResults() as never });
@@ -122,7 +130,8 @@ async function run(s: Scenario, withInserts: boolean): Promise<{ outcomes: Seen[
   const chain = stages(s, handler);
   // Positions between tokenbatch operators: after stage k (0..length-2).
   const inserts = new Map<number, number[]>();
-  if (withInserts && chain.length > 1) for (const insert of s.inserts) inserts.set(insert.at % (chain.length - 1), [...(inserts.get(insert.at % (chain.length - 1)) ?? []), insert.op]);
+  if (withInserts && chain.length > 1)
+    for (const insert of s.inserts) inserts.set(insert.at % (chain.length - 1), [...(inserts.get(insert.at % (chain.length - 1)) ?? []), insert.op]);
   const outcomes: Outcome<string, string>[] = [];
   let error: unknown;
   await runVirtual(clock, async () => {
@@ -134,13 +143,16 @@ async function run(s: Scenario, withInserts: boolean): Promise<{ outcomes: Seen[
         stream = stream.pipe(stage.rx(clock));
         for (const op of inserts.get(k) ?? []) stream = stream.pipe((ops[names[op % names.length] as string] as () => OperatorFunction<unknown, unknown>)());
       });
-      await new Promise<void>((resolve) => stream.subscribe({ next: (outcome) => outcomes.push(outcome as Outcome<string, string>), error: (e: unknown) => ((error = e), resolve()), complete: resolve }));
+      await new Promise<void>((resolve) =>
+        stream.subscribe({ next: (outcome) => outcomes.push(outcome as Outcome<string, string>), error: (e: unknown) => ((error = e), resolve()), complete: resolve }),
+      );
     } else {
       const names = Object.keys(ixPassThrough);
       let stream: AsyncIterable<unknown> = ixFrom(timedSource(clock, events));
       chain.forEach((stage, k) => {
         stream = stage.ix(clock)(stream);
-        for (const op of inserts.get(k) ?? []) stream = (ixPassThrough[names[op % names.length] as string] as () => (source: AsyncIterable<unknown>) => AsyncIterable<unknown>)()(stream);
+        for (const op of inserts.get(k) ?? [])
+          stream = (ixPassThrough[names[op % names.length] as string] as () => (source: AsyncIterable<unknown>) => AsyncIterable<unknown>)()(stream);
       });
       try {
         for await (const outcome of stream) outcomes.push(outcome as Outcome<string, string>);
@@ -151,7 +163,12 @@ async function run(s: Scenario, withInserts: boolean): Promise<{ outcomes: Seen[
   });
   return {
     error,
-    outcomes: outcomes.map((o) => ({ index: o.index, ok: o.ok, ...(o.ok ? { value: o.value } : { error: o.error.name }), ...(o.duplicateOf === undefined ? {} : { duplicateOf: o.duplicateOf }) })),
+    outcomes: outcomes.map((o) => ({
+      index: o.index,
+      ok: o.ok,
+      ...(o.ok ? { value: o.value } : { error: o.error.name }),
+      ...(o.duplicateOf === undefined ? {} : { duplicateOf: o.duplicateOf }),
+    })),
   };
 }
 

@@ -12,7 +12,11 @@ const run = promisify(execFile);
 describe('examples', () => {
   for (const example of examples) {
     it(`${example} runs to completion`, async () => {
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', `examples/${example}`], { cwd: root, timeout: 90_000, env: { ...process.env, CI: 'true', DEMO_ITEMS: '150' } });
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', `examples/${example}`], {
+        cwd: root,
+        timeout: 90_000,
+        env: { ...process.env, CI: 'true', DEMO_ITEMS: '150' },
+      });
       expect(stdout.trim().length).toBeGreaterThan(0);
     });
   }

@@ -105,13 +105,16 @@ describe('the built package', () => {
 
   it('offers tokenbatch/redis to both module systems, sharing the error classes', () => {
     const check = "typeof redis.fromRedisStream + ' ' + typeof redis.toRedisStream + ' ' + (new redis.RedisStreamError('XACK', 'x') instanceof tb.TokenbatchError)";
-    expect(node(['--input-type=module', '-e', `import * as tb from 'tokenbatch'; import * as redis from 'tokenbatch/redis'; console.log(${check});`])).toBe('function function true');
+    expect(node(['--input-type=module', '-e', `import * as tb from 'tokenbatch'; import * as redis from 'tokenbatch/redis'; console.log(${check});`])).toBe(
+      'function function true',
+    );
     expect(node(['-e', `const tb = require('tokenbatch'); const redis = require('tokenbatch/redis'); console.log(${check});`])).toBe('function function true');
   });
 
   it.skipIf(!sqliteLoads)('offers tokenbatch/cache-sqlite to both module systems, a file cache that round-trips a value', () => {
     const db = `${root}temp/package-cache-${process.pid}.db`;
-    const use = (cache: string) => `const c = ${cache}.createSqliteCache({ path: ${JSON.stringify(db)} }); c.set([{ key: 'k', value: { ok: 1 } }]).then(() => c.get(['k', 'x'])).then((r) => { console.log(JSON.stringify(r)); return c.close(); });`;
+    const use = (cache: string) =>
+      `const c = ${cache}.createSqliteCache({ path: ${JSON.stringify(db)} }); c.set([{ key: 'k', value: { ok: 1 } }]).then(() => c.get(['k', 'x'])).then((r) => { console.log(JSON.stringify(r)); return c.close(); });`;
     mkdirSync(`${root}temp`, { recursive: true });
     expect(node(['--input-type=module', '-e', `import * as cache from 'tokenbatch/cache-sqlite'; ${use('cache')}`])).toBe('[{"value":{"ok":1}},null]');
     expect(node(['-e', `const cache = require('tokenbatch/cache-sqlite'); ${use('cache')}`])).toBe('[{"value":{"ok":1}},null]');

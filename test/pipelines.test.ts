@@ -183,7 +183,11 @@ describe('two batching operators in a row re-batch', () => {
   it('groupByLength then bufferByTokens: the items are batched again under the second rules, numbers kept', async () => {
     const items = ['a', 'bbbbbbbbbbbbbbbbbbbb', 'cc', 'ddd', 'eeeeeeeeeeeeeeeeeeeeeeeeee'];
     const batches = await lastValueFrom(
-      from(items).pipe(groupByLength({ maxTokens: 100, boundaries: [10], tokenizer: charTokens }), bufferByTokens({ maxTokens: 100, maxItems: 2, tokenizer: charTokens }), toArray()),
+      from(items).pipe(
+        groupByLength({ maxTokens: 100, boundaries: [10], tokenizer: charTokens }),
+        bufferByTokens({ maxTokens: 100, maxItems: 2, tokenizer: charTokens }),
+        toArray(),
+      ),
     );
     expect(batches.flatMap((batch) => batch.itemIndices).sort()).toEqual([0, 1, 2, 3, 4]);
     expect(batches.every((batch) => batch.items.length <= 2)).toBe(true);
@@ -191,7 +195,13 @@ describe('two batching operators in a row re-batch', () => {
 
   it('bufferByTokens twice then the chain: every item one outcome, in order', async () => {
     const outcomes = await lastValueFrom(
-      from(['x', 'y', 'z', 'w', 'v']).pipe(bufferByTokens({ maxTokens: 100, maxItems: 3 }), bufferByTokens({ maxTokens: 100, maxItems: 2 }), mergeBatches(echo), orderedResults(), toArray()),
+      from(['x', 'y', 'z', 'w', 'v']).pipe(
+        bufferByTokens({ maxTokens: 100, maxItems: 3 }),
+        bufferByTokens({ maxTokens: 100, maxItems: 2 }),
+        mergeBatches(echo),
+        orderedResults(),
+        toArray(),
+      ),
     );
     expect(outcomes.map((outcome) => [outcome.index, outcome.ok && outcome.value])).toEqual([
       [0, 'done:x'],
@@ -206,7 +216,14 @@ describe('two batching operators in a row re-batch', () => {
 describe('a value dropped between tokenbatch operators is named, never silent', () => {
   it('an outcome filtered out before orderedResults fails the stream naming the item', async () => {
     const { filter } = await import('rxjs');
-    const error = await lastValueFrom(from(['a', 'b', 'c']).pipe(bufferByTokens({ maxTokens: 100, maxItems: 1 }), mergeBatches(echo), filter((o) => o.index !== 1), orderedResults())).catch((e: unknown) => e);
+    const error = await lastValueFrom(
+      from(['a', 'b', 'c']).pipe(
+        bufferByTokens({ maxTokens: 100, maxItems: 1 }),
+        mergeBatches(echo),
+        filter((o) => o.index !== 1),
+        orderedResults(),
+      ),
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OutcomeOrderError);
     expect((error as OutcomeOrderError).itemIndex).toBe(1);
   });

@@ -43,8 +43,13 @@ describe('createStats', () => {
   it('counts retries, 429s and timeouts', async () => {
     const clock = new VirtualTimeScheduler();
     const stats = createStats({ scheduler: clock });
-    const { handler } = timedHandler(clock, (items, attempt) => (items[0] === 'r' && attempt === 1 ? new RateLimitError('429', { retryAfterMs: 10 }) : items[0] === 't' && attempt === 1 ? 1000 : 5));
-    const seen = await collect(clock, from([['r'], ['t']]).pipe(mergeBatches(handler, { stats, scheduler: clock, timeoutMs: 100, retry: { maxAttempts: 2, baseDelayMs: 1, random: () => 0 } })));
+    const { handler } = timedHandler(clock, (items, attempt) =>
+      items[0] === 'r' && attempt === 1 ? new RateLimitError('429', { retryAfterMs: 10 }) : items[0] === 't' && attempt === 1 ? 1000 : 5,
+    );
+    const seen = await collect(
+      clock,
+      from([['r'], ['t']]).pipe(mergeBatches(handler, { stats, scheduler: clock, timeoutMs: 100, retry: { maxAttempts: 2, baseDelayMs: 1, random: () => 0 } })),
+    );
     expect(seen.every(({ outcome }) => outcome.ok)).toBe(true);
     expect(stats.snapshot().calls).toMatchObject({ made: 4, retries: 2, rateLimited: 1, timeouts: 1, inFlight: 0 });
   });
@@ -95,7 +100,11 @@ describe('createStats with groupByLength and cache hits', () => {
     const { groupByLength } = await import('../src/index.js');
     const clock = new VirtualTimeScheduler();
     const stats = createStats({ scheduler: clock });
-    await runVirtual(clock, () => lastValueFrom(from(['a', 'bb', 'cccccccccccccccccccc']).pipe(groupByLength<string>({ maxTokens: 100, boundaries: [5], tokenizer: charTokens, stats, scheduler: clock }), toArray())));
+    await runVirtual(clock, () =>
+      lastValueFrom(
+        from(['a', 'bb', 'cccccccccccccccccccc']).pipe(groupByLength<string>({ maxTokens: 100, boundaries: [5], tokenizer: charTokens, stats, scheduler: clock }), toArray()),
+      ),
+    );
     expect(stats.snapshot().batches.closed).toBe(2);
     (stats as unknown as { [RECORDER]: { cacheHit(): void } })[RECORDER].cacheHit();
     expect(stats.snapshot().items.cacheHits).toBe(1);

@@ -65,10 +65,13 @@ function provider(clock: VirtualTimeScheduler, phases: readonly Phase[]) {
     }
     running++;
     return new Promise((resolve) =>
-      clock.schedule(() => {
-        running--;
-        resolve(batch.items.map((item) => item.id));
-      }, 200 + 10 * batch.items.length),
+      clock.schedule(
+        () => {
+          running--;
+          resolve(batch.items.map((item) => item.id));
+        },
+        200 + 10 * batch.items.length,
+      ),
     );
   };
   return { handler, rejected: () => rejected };
@@ -87,7 +90,12 @@ interface Run {
   failed: number;
 }
 
-async function runChain(phases: readonly Phase[], batching: { maxWaitMs: number; latencyTargetMs?: number }, merge: MergeBatchesOptions<Item>, urgentEvery = 0): Promise<{ run: Run; seen: Done[] }> {
+async function runChain(
+  phases: readonly Phase[],
+  batching: { maxWaitMs: number; latencyTargetMs?: number },
+  merge: MergeBatchesOptions<Item>,
+  urgentEvery = 0,
+): Promise<{ run: Run; seen: Done[] }> {
   const clock = new VirtualTimeScheduler();
   const { handler, rejected } = provider(clock, phases);
   const stats = createStats({ scheduler: clock });
@@ -129,9 +137,13 @@ export async function runAdaptive(options: BenchOptions): Promise<BenchResult> {
     { ms, rate: 600, capacity: 16 },
   ];
   const fixed: { name: string; batching: { maxWaitMs: number }; merge: MergeBatchesOptions<Item> }[] = [];
-  for (const concurrency of [4, 8, 16, 32]) for (const maxWaitMs of [100, 500]) fixed.push({ name: `fixed c=${concurrency}, wait ${maxWaitMs} ms`, batching: { maxWaitMs }, merge: { concurrency } });
+  for (const concurrency of [4, 8, 16, 32])
+    for (const maxWaitMs of [100, 500]) fixed.push({ name: `fixed c=${concurrency}, wait ${maxWaitMs} ms`, batching: { maxWaitMs }, merge: { concurrency } });
   const runs: { name: string; run: Run }[] = [];
-  runs.push({ name: `adaptive (target ${TARGET_MS} ms, c 1..32)`, run: (await runChain(phases, { maxWaitMs: 500, latencyTargetMs: TARGET_MS }, { concurrency: { min: 1, max: 32 } })).run });
+  runs.push({
+    name: `adaptive (target ${TARGET_MS} ms, c 1..32)`,
+    run: (await runChain(phases, { maxWaitMs: 500, latencyTargetMs: TARGET_MS }, { concurrency: { min: 1, max: 32 } })).run,
+  });
   for (const setting of fixed) runs.push({ name: setting.name, run: (await runChain(phases, setting.batching, setting.merge)).run });
   // Throughput that counts: items of the phase answered within the latency target, per second.
   const best = phases.map((_, i) => Math.max(...runs.slice(1).map(({ run }) => run.phases[i]?.onTime ?? 0)));
@@ -179,7 +191,14 @@ export async function runPriority(options: BenchOptions): Promise<BenchResult> {
     const others = seen.filter(({ outcome }) => !outcome.item.urgent).map(({ outcome, at }) => at - outcome.item.at);
     const p99 = percentile(urgent, 0.99);
     if (rows.length === 0) fifoP99 = p99;
-    rows.push({ name, 'urgent p50 ms': percentile(urgent, 0.5), 'urgent p99 ms': p99, 'urgent p99 vs FIFO': p99 / fifoP99, 'others p99 ms': percentile(others, 0.99), 'max wait ms': Math.max(...urgent, ...others) });
+    rows.push({
+      name,
+      'urgent p50 ms': percentile(urgent, 0.5),
+      'urgent p99 ms': p99,
+      'urgent p99 vs FIFO': p99 / fifoP99,
+      'others p99 ms': percentile(others, 0.99),
+      'max wait ms': Math.max(...urgent, ...others),
+    });
   }
   return {
     scenario: 'priority',

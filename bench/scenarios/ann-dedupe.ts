@@ -112,14 +112,26 @@ export async function runAnnDedupe({ quick }: BenchOptions): Promise<BenchResult
   const annRate = queryCount / (annTime.ms / 1000);
   const rows: BenchRow[] = [
     { name: 'exact linear scan (createEmbeddingIndex)', 'queries/s': Math.round(exactRate), 'fill ms': fillExact, recall: 1, 'wrong pairs': 0, 'vs exact': 1 },
-    { name: `sketch ${ann.bits} bits, radius ${ann.radius} (createAnnEmbeddingIndex)`, 'queries/s': Math.round(annRate), 'fill ms': fillAnn, recall, 'wrong pairs': wrong, 'vs exact': annRate / exactRate },
+    {
+      name: `sketch ${ann.bits} bits, radius ${ann.radius} (createAnnEmbeddingIndex)`,
+      'queries/s': Math.round(annRate),
+      'fill ms': fillAnn,
+      recall,
+      'wrong pairs': wrong,
+      'vs exact': annRate / exactRate,
+    },
   ];
   return {
     scenario: 'ann-dedupe',
     title: 'Embedding dedupe at a full window: exact scan vs random-hyperplane sketch',
     rows,
     ratios: [
-      { id: 'ann-dedupe.queries-per-second', label: `sketch index queries/s at a window of ${windowSize.toLocaleString('en-US')} × ${DIMS}`, value: annRate, goal: quick ? 0 : 1000 },
+      {
+        id: 'ann-dedupe.queries-per-second',
+        label: `sketch index queries/s at a window of ${windowSize.toLocaleString('en-US')} × ${DIMS}`,
+        value: annRate,
+        goal: quick ? 0 : 1000,
+      },
       { id: 'ann-dedupe.recall', label: `recall against the exact scan at threshold ${THRESHOLD}`, value: recall, goal: 0.99 },
     ],
     notes: [

@@ -174,10 +174,13 @@ function verify(name: string, emitted: readonly Emitted[], exact: readonly numbe
 
 /** Same partition into batches? */
 function samePartition(a: readonly Emitted[], b: readonly Emitted[]): boolean {
-  return a.length === b.length && a.every((batch, i) => {
-    const other = (b[i] as Emitted).indices;
-    return batch.indices.length === other.length && batch.indices.every((index, j) => index === other[j]);
-  });
+  return (
+    a.length === b.length &&
+    a.every((batch, i) => {
+      const other = (b[i] as Emitted).indices;
+      return batch.indices.length === other.length && batch.indices.every((index, j) => index === other[j]);
+    })
+  );
 }
 
 /** Runs the scenario. Exported with its extra options for the test suite. */

@@ -32,7 +32,7 @@ export function hashedNgramEmbedding(text: string, dimensions = EMBEDDING_DIMENS
   const vector = new Float64Array(dimensions);
   const add = (features: Uint32Array, start: number, end: number, weight: number): void => {
     const h = murmur3Words(features, start, end, 7);
-    vector[h % dimensions] = (vector[h % dimensions] as number) + ((h >>> 31) === 1 ? -weight : weight);
+    vector[h % dimensions] = (vector[h % dimensions] as number) + (h >>> 31 === 1 ? -weight : weight);
   };
   const normalized = normalizeText(text);
   const cps = codePoints(` ${normalized} `);
@@ -84,7 +84,7 @@ function embeddingContender(name: string, threshold: number, guards: GuardOption
 /** Every contender of the table, in order. */
 export function contenders(): Contender[] {
   return [
-    textContender("exact after normalization (new default)", 'exact', false),
+    textContender('exact after normalization (new default)', 'exact', false),
     textContender(`minhash ${DEFAULT_THRESHOLD}, unguarded (old default)`, 'minhash', false),
     textContender(`minhash ${DEFAULT_THRESHOLD}, guarded (default guards)`, 'minhash', {}),
     textContender(`minhash ${DEFAULT_THRESHOLD}, guarded without names`, 'minhash', { names: false }),

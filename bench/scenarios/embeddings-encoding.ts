@@ -16,9 +16,7 @@ export const embeddingsEncoding: Scenario = {
     let seed = 1;
     const random = () => ((seed = (Math.imul(seed, 48271) >>> 0) % 2147483647) / 2147483647) * 2 - 1;
     const vectors = Array.from({ length: inputs }, () => Array.from({ length: dimensions }, () => Math.fround(random() * 0.1)));
-    const batch = await firstValueFrom(
-      from(Array.from({ length: inputs }, (_, i) => `document ${i}`)).pipe(bufferByTokens({ maxTokens: 300_000, tokenizer: 'cl100k_base' })),
-    );
+    const batch = await firstValueFrom(from(Array.from({ length: inputs }, (_, i) => `document ${i}`)).pipe(bufferByTokens({ maxTokens: 300_000, tokenizer: 'cl100k_base' })));
     const server = await OpenAIServer.start();
     const context = { signal: new AbortController().signal, attempt: 1, splitDepth: 0, report: () => undefined };
     const rows = [];

@@ -13,11 +13,7 @@ import { AsyncIterableX, from as ixFrom } from 'ix/asynciterable';
 import { buffer as ixBuffer, flatMap as ixFlatMap } from 'ix/asynciterable/operators';
 import { bufferCount, from, mergeMap, type Observable } from 'rxjs';
 import { bufferByTokens, mergeBatches, orderedResults, type BatchHandler, type Tokenizer } from '../../src/index.js';
-import {
-  bufferByTokens as bufferByTokensIterable,
-  mergeBatches as mergeBatchesIterable,
-  orderedResults as orderedResultsIterable,
-} from '../../src/iterable.js';
+import { bufferByTokens as bufferByTokensIterable, mergeBatches as mergeBatchesIterable, orderedResults as orderedResultsIterable } from '../../src/iterable.js';
 import type { BenchOptions, BenchResult, BenchRow, Ratio, Scenario } from '../harness.js';
 
 /** Options of this scenario beyond the harness's: the test suite shrinks the input further. */
@@ -102,11 +98,7 @@ export async function runOverhead(options: OverheadBenchOptions): Promise<BenchR
     {
       name: 'rx: bufferByTokens → mergeBatches → orderedResults',
       run: () =>
-        drain(
-          from(rx).pipe(bufferByTokens<string>(chainOptions), mergeBatches(handler, { concurrency: CONCURRENCY, telemetry: false }), orderedResults()),
-          rxCount,
-          ordered(rx),
-        ),
+        drain(from(rx).pipe(bufferByTokens<string>(chainOptions), mergeBatches(handler, { concurrency: CONCURRENCY, telemetry: false }), orderedResults()), rxCount, ordered(rx)),
     },
     { name: 'rx: bufferCount', run: () => drain(from(rx).pipe(bufferCount(MAX_ITEMS)), rxCount, (batch) => batch.length) },
     { name: 'rx: bufferByTokens (user counts)', run: () => drain(from(rx).pipe(bufferByTokens<string>(chainOptions)), rxCount, (batch) => batch.items.length) },

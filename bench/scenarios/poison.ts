@@ -82,7 +82,10 @@ export const poisonScenario: Scenario = {
       scenario: 'poison',
       title: `${n.toLocaleString('en')} tickets, ${poisoned} poison rows (${(POISON_RATE * 100).toFixed(0)}%), batches of ${MAX_ITEMS}, simulated model in virtual time`,
       rows,
-      notes: ['a poison row makes the model refuse any call that holds it (BatchRejectedError); a refused call still counts as a call', 'whole-batch retry: the refused batch is retried as it is, then every item in it fails'],
+      notes: [
+        'a poison row makes the model refuse any call that holds it (BatchRejectedError); a refused call still counts as a call',
+        'whole-batch retry: the refused batch is retried as it is, then every item in it fails',
+      ],
     };
   },
 };

@@ -118,7 +118,8 @@ export function checkComplete(name: string, deliveries: readonly Delivery[], ite
     if (seen[index]) throw new Error(`${name}: a second result for item ${index}`);
     seen[index] = 1;
     if (value instanceof Error) failed++;
-    else if (value !== simulatedClassify(items[index] as string)) throw new Error(`${name}: item ${index} labelled "${value}", expected "${simulatedClassify(items[index] as string)}"`);
+    else if (value !== simulatedClassify(items[index] as string))
+      throw new Error(`${name}: item ${index} labelled "${value}", expected "${simulatedClassify(items[index] as string)}"`);
   }
   const missing = seen.indexOf(0);
   if (missing >= 0) throw new Error(`${name}: no result for item ${missing} (${items.length - deliveries.length} missing)`);

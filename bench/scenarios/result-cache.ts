@@ -38,7 +38,11 @@ async function runOnce(texts: readonly string[], store: ResultCache): Promise<Ru
   const { handler, layer } = cachingHandler(inner, { store, identity: { model: 'bench', handler: 'classify@1' } });
   const start = performance.now();
   const results: string[] = [];
-  const chain = from(texts).pipe(bufferByTokens<string>({ maxTokens: 4000, maxItems: 25 }), mergeBatches<string, string>(handler, { concurrency: 4 }), orderedResults<string, string>());
+  const chain = from(texts).pipe(
+    bufferByTokens<string>({ maxTokens: 4000, maxItems: 25 }),
+    mergeBatches<string, string>(handler, { concurrency: 4 }),
+    orderedResults<string, string>(),
+  );
   for await (const outcome of chain) results.push(outcome.ok ? outcome.value : `error:${outcome.error.name}`);
   return { ...counter, hits: layer.stats().hits, ms: performance.now() - start, results };
 }

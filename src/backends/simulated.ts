@@ -261,7 +261,24 @@ class SlidingWindow {
   }
 }
 
-const SIMULATED_KEYS = ['task', 'text', 'name', 'labels', 'fallbackLabel', 'dimensions', 'contextWindow', 'promptTokens', 'latency', 'rpm', 'tpm', 'faults', 'seed', 'price', 'tokenizer', 'scheduler'];
+const SIMULATED_KEYS = [
+  'task',
+  'text',
+  'name',
+  'labels',
+  'fallbackLabel',
+  'dimensions',
+  'contextWindow',
+  'promptTokens',
+  'latency',
+  'rpm',
+  'tpm',
+  'faults',
+  'seed',
+  'price',
+  'tokenizer',
+  'scheduler',
+];
 
 /**
  * An embedded model for examples, tests and benchmarks: deterministic answers, a latency model,
@@ -305,9 +322,7 @@ const SIMULATED_KEYS = ['task', 'text', 'name', 'labels', 'fallbackLabel', 'dime
  * console.log(model.stats().calls);
  * ```
  */
-export function simulatedModel<T = string, K extends SimulatedTask = SimulatedTask>(
-  options: SimulatedModelOptions<T, K>,
-): SimulatedModel<T, SimulatedResult<K>> {
+export function simulatedModel<T = string, K extends SimulatedTask = SimulatedTask>(options: SimulatedModelOptions<T, K>): SimulatedModel<T, SimulatedResult<K>> {
   const raw = new OptionReader('simulatedModel', options ?? null, SIMULATED_KEYS).raw as Partial<SimulatedModelOptions<T, K>>;
   const { task, text, name, contextWindow, promptTokens, rpm, tpm, latency, faults, seed, price, tokenizer, scheduler } = parseOptionsOf('simulatedModel', () => {
     if (raw.task === undefined) throw new TypeError('task: required (classify, summarize, translate or embed)');
@@ -356,18 +371,12 @@ export function simulatedModel<T = string, K extends SimulatedTask = SimulatedTa
     const inputTokens = batch.tokens + promptTokens;
     if (inputTokens > contextWindow) {
       failures.contextOverflow++;
-      return Promise.reject(
-        new ContextOverflowError(
-          `${name}: this model's maximum context length is ${contextWindow} tokens, but the request has ${inputTokens} tokens`,
-        ),
-      );
+      return Promise.reject(new ContextOverflowError(`${name}: this model's maximum context length is ${contextWindow} tokens, but the request has ${inputTokens} tokens`));
     }
     const tokens = inputTokens + outputTokens;
     if (tpm !== undefined && tokens > tpm) {
       failures.contextOverflow++;
-      return Promise.reject(
-        new ContextOverflowError(`${name}: request too large for tokens per min (TPM): limit ${tpm}, requested ${tokens}`),
-      );
+      return Promise.reject(new ContextOverflowError(`${name}: request too large for tokens per min (TPM): limit ${tpm}, requested ${tokens}`));
     }
     const now = scheduler.now();
     const wait = window?.wait(now, tokens, rpm, tpm) ?? 0;
@@ -392,10 +401,7 @@ export function simulatedModel<T = string, K extends SimulatedTask = SimulatedTa
       for (const result of kept) outputTokens += answer.outputTokens(result);
       results = kept;
     }
-    const nominal =
-      fault === 'transient'
-        ? latency.baseMs
-        : latency.baseMs + latency.perInputTokenMs * inputTokens + latency.perOutputTokenMs * outputTokens;
+    const nominal = fault === 'transient' ? latency.baseMs : latency.baseMs + latency.perInputTokenMs * inputTokens + latency.perOutputTokenMs * outputTokens;
     const delay = Math.max(0, Math.round(nominal * spread));
 
     return new Promise<readonly SimulatedResult<K>[]>((resolve, reject) => {
@@ -480,11 +486,7 @@ function words(text: string): string[] {
  * simulatedClassify('hello'); // 'other'
  * ```
  */
-export function simulatedClassify(
-  text: string,
-  labels: Readonly<Record<string, readonly string[]>> = DEFAULT_SIMULATED_LABELS,
-  fallback = 'other',
-): string {
+export function simulatedClassify(text: string, labels: Readonly<Record<string, readonly string[]>> = DEFAULT_SIMULATED_LABELS, fallback = 'other'): string {
   const found = words(text);
   let best = fallback;
   let bestScore = 0;

@@ -36,5 +36,7 @@ export function adoptBatch<T>(value: unknown, numbering: Numbering, now: number,
 function isBatchCopy<T>(value: unknown): value is { items: T[]; itemIndices: number[]; skipped?: unknown } {
   if (typeof value !== 'object' || value === null) return false;
   const { items, itemIndices } = value as { items?: unknown; itemIndices?: unknown };
-  return Array.isArray(items) && Array.isArray(itemIndices) && items.length === itemIndices.length && itemIndices.every((index) => Number.isInteger(index) && (index as number) >= 0);
+  return (
+    Array.isArray(items) && Array.isArray(itemIndices) && items.length === itemIndices.length && itemIndices.every((index) => Number.isInteger(index) && (index as number) >= 0)
+  );
 }

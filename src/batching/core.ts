@@ -1,6 +1,6 @@
 import type { Subscription } from 'rxjs';
 import { OversizeItemError } from '../errors.js';
-import type { Envelope} from '../internal/chain.js';
+import type { Envelope } from '../internal/chain.js';
 import { asEnvelope, ItemFailure, kindOf, type Numbering, type Skipped } from '../internal/chain.js';
 import { CoreBase, isSkipped, type Sink } from '../internal/core.js';
 import { Telemetry } from '../internal/telemetry.js';

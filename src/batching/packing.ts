@@ -87,7 +87,8 @@ export class BestFitPacker<E> {
 
   constructor(options: PackingOptions) {
     if (typeof options !== 'object' || options === null) throw new TypeError('BestFitPacker: expected an options object');
-    if (typeof options.maxTokens !== 'number' || !(options.maxTokens > 0)) throw new RangeError(`BestFitPacker: maxTokens: expected a positive number, got ${String(options.maxTokens)}`);
+    if (typeof options.maxTokens !== 'number' || !(options.maxTokens > 0))
+      throw new RangeError(`BestFitPacker: maxTokens: expected a positive number, got ${String(options.maxTokens)}`);
     this.maxTokens = options.maxTokens;
     this.maxItems = options.maxItems === undefined ? Number.POSITIVE_INFINITY : whole(options.maxItems, 'maxItems', 1);
     this.batchOverheadTokens = nonNegative(options.batchOverheadTokens, 'batchOverheadTokens');
@@ -113,7 +114,8 @@ export class BestFitPacker<E> {
    * returns the batches that closed because of it, in the order to emit them.
    */
   add(entry: E, tokens: number, now: number): PackedBatch<E>[] {
-    if (typeof tokens !== 'number' || !Number.isFinite(tokens) || tokens < 0) throw new RangeError(`BestFitPacker: add: tokens: expected a finite number >= 0, got ${String(tokens)}`);
+    if (typeof tokens !== 'number' || !Number.isFinite(tokens) || tokens < 0)
+      throw new RangeError(`BestFitPacker: add: tokens: expected a finite number >= 0, got ${String(tokens)}`);
     const arrival = this.#arrivals++;
     const closed: PackedBatch<E>[] = [];
     // Batches that have waited for lookaheadItems arrivals go first.

@@ -65,7 +65,21 @@ export interface BufferByTokensOptions<T> {
 }
 
 /** The option keys of bufferByTokens. */
-export const BATCH_KEYS = ['maxTokens', 'maxItems', 'maxWaitMs', 'text', 'tokenizer', 'batchOverheadTokens', 'itemOverheadTokens', 'oversize', 'scheduler', 'telemetry', 'stats', 'latencyTargetMs', 'minItems'] as const;
+export const BATCH_KEYS = [
+  'maxTokens',
+  'maxItems',
+  'maxWaitMs',
+  'text',
+  'tokenizer',
+  'batchOverheadTokens',
+  'itemOverheadTokens',
+  'oversize',
+  'scheduler',
+  'telemetry',
+  'stats',
+  'latencyTargetMs',
+  'minItems',
+] as const;
 
 /** The rules a batch is formed under (validated options of bufferByTokens and groupByLength). */
 export interface BatchRules<T> {

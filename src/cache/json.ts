@@ -8,7 +8,7 @@ function plainOnly(this: unknown, key: string, value: unknown): unknown {
   const original = (this as Record<string, unknown>)[key];
   if (typeof original === 'object' && original !== null && !Array.isArray(original)) {
     const proto = Object.getPrototypeOf(original) as unknown;
-    if (proto !== Object.prototype && proto !== null) throw new TypeError(`a ${(original).constructor?.name ?? 'non-plain object'} does not round-trip through JSON`);
+    if (proto !== Object.prototype && proto !== null) throw new TypeError(`a ${original.constructor?.name ?? 'non-plain object'} does not round-trip through JSON`);
   }
   if (typeof original === 'number' && !Number.isFinite(original)) throw new TypeError(`${original} does not round-trip through JSON`);
   return value;
@@ -89,7 +89,9 @@ export function knownKeys(options: unknown, owner: string, keys: readonly string
  */
 export function checkKeys(keys: unknown, owner: string): readonly string[] {
   if (!Array.isArray(keys)) throw new TypeError(`${owner}: get: expected an array of keys`);
-  for (const key of keys) if (typeof key !== 'string' || key === '') throw new TypeError(`${owner}: get: expected non-empty string keys, got ${typeof key === 'string' ? 'an empty string' : typeof key}`);
+  for (const key of keys)
+    if (typeof key !== 'string' || key === '')
+      throw new TypeError(`${owner}: get: expected non-empty string keys, got ${typeof key === 'string' ? 'an empty string' : typeof key}`);
   return keys as readonly string[];
 }
 

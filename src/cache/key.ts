@@ -54,7 +54,8 @@ export function checkIdentity(identity: unknown, owner: string): CacheIdentity {
   }
   const keys = Object.keys(identity).filter((key) => (identity as Record<string, unknown>)[key] !== undefined);
   for (const key of keys) {
-    if (!(IDENTITY_KEYS as readonly string[]).includes(key)) throw new RangeError(`${owner}: identity: unknown key '${key}', expected ${IDENTITY_KEYS.map((k) => `'${k}'`).join(', ')}`);
+    if (!(IDENTITY_KEYS as readonly string[]).includes(key))
+      throw new RangeError(`${owner}: identity: unknown key '${key}', expected ${IDENTITY_KEYS.map((k) => `'${k}'`).join(', ')}`);
   }
   for (const key of ['model', 'prompt', 'handler'] as const) {
     const value = (identity as Record<string, unknown>)[key];

@@ -56,7 +56,8 @@ const OPTION_KEYS = ['store', 'identity', 'key', 'normalization', 'ttlMs'];
  * ```
  */
 export function resultCacheLayer<T, R>(options: unknown, owner: string): ResultCacheLayer<T, R> {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new TypeError(`${owner}: expected an object { store, identity, key?, normalization?, ttlMs? }`);
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw new TypeError(`${owner}: expected an object { store, identity, key?, normalization?, ttlMs? }`);
   const raw = new OptionReader(owner, options, OPTION_KEYS).raw;
   const store = raw.store as ResultCache | undefined;
   if (typeof store !== 'object' || store === null || typeof store.get !== 'function' || typeof store.set !== 'function') {
@@ -66,7 +67,8 @@ export function resultCacheLayer<T, R>(options: unknown, owner: string): ResultC
   const identity = checkIdentity(raw.identity, owner);
   if (raw.key !== undefined && typeof raw.key !== 'function') throw new TypeError(`${owner}: key: expected a function (item) => string, got ${typeof raw.key}`);
   const normalization = raw.normalization ?? 'text';
-  if (normalization !== 'text' && normalization !== 'none') throw new RangeError(`${owner}: normalization: expected 'text' or 'none', got ${typeof normalization === 'string' ? `'${normalization}'` : typeof normalization}`);
+  if (normalization !== 'text' && normalization !== 'none')
+    throw new RangeError(`${owner}: normalization: expected 'text' or 'none', got ${typeof normalization === 'string' ? `'${normalization}'` : typeof normalization}`);
   const ttlMs = ttlOption(raw.ttlMs, owner, 'ttlMs');
   return new ResultCacheLayer<T, R>(store, identity, raw.key as ((item: T) => string) | undefined, normalization, ttlMs);
 }

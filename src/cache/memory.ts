@@ -41,7 +41,8 @@ export function createMemoryCache<V = unknown>(options: MemoryCacheOptions = {})
   const max = countOption(raw.maxEntries, OWNER, 'maxEntries', 10_000);
   const ttl = ttlOption(raw.ttlMs, OWNER, 'ttlMs');
   const clock = raw.clock as MemoryCacheOptions['clock'];
-  if (clock !== undefined && (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function')) throw new TypeError(`${OWNER}: clock: expected an object with now()`);
+  if (clock !== undefined && (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function'))
+    throw new TypeError(`${OWNER}: clock: expected an object with now()`);
   const lru = new LRUCache<string, string>({
     max,
     ...(ttl === undefined ? {} : { ttl }),

@@ -75,7 +75,8 @@ return n
 export function createRedisCache<V = unknown>(options: RedisCacheOptions): ResultCache<V> {
   const raw = knownKeys(options, OWNER, ['client', 'prefix', 'maxEntries', 'ttlMs']);
   const client = raw.client as RedisCacheClient | undefined;
-  if (typeof client !== 'object' || client === null || typeof client.call !== 'function') throw new TypeError(`${OWNER}: client: expected a Redis client with call(command, ...args), such as ioredis's Redis`);
+  if (typeof client !== 'object' || client === null || typeof client.call !== 'function')
+    throw new TypeError(`${OWNER}: client: expected a Redis client with call(command, ...args), such as ioredis's Redis`);
   const prefix = raw.prefix ?? 'tokenbatch:cache:';
   if (typeof prefix !== 'string') throw new TypeError(`${OWNER}: prefix: expected a string, got ${typeof prefix}`);
   const maxEntries = countOption(raw.maxEntries, OWNER, 'maxEntries', 1_000_000);

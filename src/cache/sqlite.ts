@@ -60,7 +60,8 @@ export function createSqliteCache<V = unknown>(options: SqliteCacheOptions): Res
   const defaultTtl = ttlOption(raw.ttlMs, OWNER, 'ttlMs');
   const busyTimeoutMs = countOption(raw.busyTimeoutMs, OWNER, 'busyTimeoutMs', 5_000);
   const clock = raw.clock as SqliteCacheOptions['clock'];
-  if (clock !== undefined && (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function')) throw new TypeError(`${OWNER}: clock: expected an object with now()`);
+  if (clock !== undefined && (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function'))
+    throw new TypeError(`${OWNER}: clock: expected an object with now()`);
   return new SqliteCache<V>(raw.path, maxEntries, defaultTtl, busyTimeoutMs, clock ?? Date);
 }
 
@@ -103,7 +104,11 @@ class SqliteCache<V> implements ResultCache<V> {
     const found = new Map<string, { value: string; expires_at: number | null }>();
     for (let start = 0; start < keys.length; start += CHUNK) {
       const chunk = keys.slice(start, start + CHUNK);
-      const rows = this.#db.prepare(`SELECT key, value, expires_at FROM tokenbatch_results WHERE key IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as { key: string; value: string; expires_at: number | null }[];
+      const rows = this.#db.prepare(`SELECT key, value, expires_at FROM tokenbatch_results WHERE key IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as {
+        key: string;
+        value: string;
+        expires_at: number | null;
+      }[];
       for (const row of rows) found.set(row.key, row);
     }
     return keys.map((key) => {
@@ -145,12 +150,14 @@ class SqliteCache<V> implements ResultCache<V> {
   #trim(): void {
     this.#writtenSinceTrim = 0;
     const now = this.#clock.now();
-    this.#db.transaction(() => {
-      this.#db.prepare('DELETE FROM tokenbatch_results WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now);
-      const { count } = this.#db.prepare('SELECT count(*) AS count FROM tokenbatch_results').get() as { count: number };
-      if (count > this.#maxEntries) {
-        this.#db.prepare('DELETE FROM tokenbatch_results WHERE key IN (SELECT key FROM tokenbatch_results ORDER BY written_at, key LIMIT ?)').run(count - this.#maxEntries);
-      }
-    }).immediate();
+    this.#db
+      .transaction(() => {
+        this.#db.prepare('DELETE FROM tokenbatch_results WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now);
+        const { count } = this.#db.prepare('SELECT count(*) AS count FROM tokenbatch_results').get() as { count: number };
+        if (count > this.#maxEntries) {
+          this.#db.prepare('DELETE FROM tokenbatch_results WHERE key IN (SELECT key FROM tokenbatch_results ORDER BY written_at, key LIMIT ?)').run(count - this.#maxEntries);
+        }
+      })
+      .immediate();
   }
 }

@@ -124,7 +124,15 @@ export async function openCacheStore(target: CacheTarget, options: { ttlMs?: num
  * const identity = runCacheIdentity({ backend: 'openai', model: 'gpt-4o-mini', prompt: 'Classify', responseFormat: 'json_schema' });
  * ```
  */
-export function runCacheIdentity(config: { backend: string; model: string; prompt?: string; task?: string; seed?: number; resultSchema?: unknown; responseFormat?: unknown }): CacheIdentity {
+export function runCacheIdentity(config: {
+  backend: string;
+  model: string;
+  prompt?: string;
+  task?: string;
+  seed?: number;
+  resultSchema?: unknown;
+  responseFormat?: unknown;
+}): CacheIdentity {
   const simulated = config.backend === 'simulated';
   return {
     model: simulated ? 'simulated' : config.model,

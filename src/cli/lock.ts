@@ -90,7 +90,9 @@ export class OutputLock {
         throw new CliError(`output '${output}' is locked by process ${holder.pid} on host ${holder.host} (since ${holder.started}); if no run is going on there, delete ${path}`);
       }
       if (holder.pid === process.pid || alive(holder.pid)) {
-        throw new CliError(`output '${output}' is in use by another tokenbatch run (pid ${holder.pid}, since ${holder.started}); wait for it to end or stop it (kill ${holder.pid})`);
+        throw new CliError(
+          `output '${output}' is in use by another tokenbatch run (pid ${holder.pid}, since ${holder.started}); wait for it to end or stop it (kill ${holder.pid})`,
+        );
       }
       OutputLock.#takeOver(path, holder, me);
       return new OutputLock(path);

@@ -64,8 +64,16 @@ export async function cli(args: readonly string[], io: RunIO, stdout: NodeJS.Wri
     .option('--retry-failed', 'redo the lines whose result failed, then rewrite --output in input order (atomically)')
     .option('--ignore-fingerprint', 'resume even if --output was made from another input file or with another backend, model, prompt or schema')
     .optionsGroup('Model:')
-    .addOption(new Option('--backend <name>', 'where batches go (openai-batch: the Batch API, half price, results within 24 h)').choices(['openai', 'openai-batch', 'simulated']).default('openai'))
-    .option('--cache <path|redis-url>', 'reuse results across runs and workers: a SQLite file (needs better-sqlite3) or redis://host:port (needs ioredis); successes only', parseCacheTarget)
+    .addOption(
+      new Option('--backend <name>', 'where batches go (openai-batch: the Batch API, half price, results within 24 h)')
+        .choices(['openai', 'openai-batch', 'simulated'])
+        .default('openai'),
+    )
+    .option(
+      '--cache <path|redis-url>',
+      'reuse results across runs and workers: a SQLite file (needs better-sqlite3) or redis://host:port (needs ioredis); successes only',
+      parseCacheTarget,
+    )
     .option('--batch-state <file>', 'with --backend openai-batch: where submitted batches are recorded, so a rerun re-attaches (default <output>.batch-state.json)')
     .option('--poll-interval-ms <ms>', 'with --backend openai-batch: the first wait between polls of a batch', wholeNumber(1))
     .option('--max-requests-per-file <n>', 'with --backend openai-batch: requests per input file (at most 50,000)', wholeNumber(1))
@@ -76,7 +84,9 @@ export async function cli(args: readonly string[], io: RunIO, stdout: NodeJS.Wri
     .addOption(new Option('--api-key <key>', 'the API key').env('OPENAI_API_KEY'))
     .addOption(new Option('--response-format <format>', 'how structured output is requested').choices(['json_schema', 'json_object', 'text']).default('json_schema'))
     .option('--result-schema <json>', "JSON Schema of one item's result (default: a string)", jsonSchema)
-    .addOption(new Option('--task <task>', 'with --backend simulated: what the embedded simulated model does (no key, no network)').choices(['classify', 'summarize', 'translate', 'embed']))
+    .addOption(
+      new Option('--task <task>', 'with --backend simulated: what the embedded simulated model does (no key, no network)').choices(['classify', 'summarize', 'translate', 'embed']),
+    )
     .option('--sim-latency-ms <ms>', 'with --backend simulated: base latency of a call (default 250)', wholeNumber(0))
     .option('--sim-failure-rate <p>', 'with --backend simulated: share of calls that fail like an HTTP 500', rate, 0)
     .option('--seed <n>', 'with --backend simulated: seed of its jitter and failures', wholeNumber(0), 1)
@@ -85,10 +95,10 @@ export async function cli(args: readonly string[], io: RunIO, stdout: NodeJS.Wri
     .option('--max-items <n>', 'most items in a batch', wholeNumber(1), 25)
     .addOption(new Option('--tokenizer <encoding>', 'how tokens are counted').choices(['o200k_base', 'cl100k_base']).default('o200k_base'))
     .addOption(
-      new Option('--dedupe <method>', "send near-duplicate lines once: a duplicate gets its representative's result (reuses another line's answer: use it when such lines may share one)").choices([
-        'exact',
-        'minhash',
-      ]),
+      new Option(
+        '--dedupe <method>',
+        "send near-duplicate lines once: a duplicate gets its representative's result (reuses another line's answer: use it when such lines may share one)",
+      ).choices(['exact', 'minhash']),
     )
     .option('--dedupe-threshold <x>', 'with --dedupe minhash: the least similarity of a duplicate (Jaccard of character 3-grams, default 0.7)', rate)
     .option('--group-by-length', 'batch lines of similar token length together (less padding); results stay in input order')
@@ -98,7 +108,9 @@ export async function cli(args: readonly string[], io: RunIO, stdout: NodeJS.Wri
     .option('--timeout-ms <ms>', 'time limit of one attempt', wholeNumber(1), 60_000)
     .option('--max-attempts <n>', 'attempts per batch, the first included (rate limits, timeouts, 5xx are retried)', wholeNumber(1), 5)
     .optionsGroup('Display:')
-    .addOption(new Option('--progress <mode>', 'bar (terminal), lines (every 2 s), none; auto: bar on a terminal, else lines').choices(['auto', 'bar', 'lines', 'none']).default('auto'))
+    .addOption(
+      new Option('--progress <mode>', 'bar (terminal), lines (every 2 s), none; auto: bar on a terminal, else lines').choices(['auto', 'bar', 'lines', 'none']).default('auto'),
+    )
     .addHelpText(
       'after',
       [

@@ -127,7 +127,9 @@ export function formatStatus(fields: StatusFields, width: number, tty: boolean):
   ];
   for (const variant of variants) {
     for (const size of [20, 15, 10]) {
-      const line = variant(size).filter((part) => part !== '').join(' ');
+      const line = variant(size)
+        .filter((part) => part !== '')
+        .join(' ');
       if (line.length <= room) return line;
     }
   }

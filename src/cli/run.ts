@@ -283,7 +283,8 @@ async function runLocked(config: RunConfig, io: RunIO, backend: Backend, cache: 
   const skip = new Set([...existing.done].filter((line) => !retry.has(line)));
   const { items: total, alreadyDone } = await countInput(config.input, skip);
   if (existing.tornBytes > 0) say(`cut off an unfinished last line (${existing.tornBytes} bytes) left in ${config.output} by an interrupted run`);
-  if (existing.repeated > 0) say(`${config.output} has ${plural(existing.repeated, 'superseded result line')}: the output will be rewritten in input order, the last result of each line kept`);
+  if (existing.repeated > 0)
+    say(`${config.output} has ${plural(existing.repeated, 'superseded result line')}: the output will be rewritten in input order, the last result of each line kept`);
   if (retry.size > 0) say(`retrying ${plural(retry.size, 'failed line')}`);
   if (alreadyDone > 0) say(`resuming: ${alreadyDone} of ${plural(total, 'line')} are already in ${config.output}`);
 
@@ -338,7 +339,12 @@ async function runLocked(config: RunConfig, io: RunIO, backend: Backend, cache: 
   // Items whose text cannot be read (problem lines) are never duplicates: they fail on their own.
   const dedupeText = (item: InputItem): string => item.text ?? `\u0000problem line ${item.line}`;
   const items = from(source);
-  const unique = config.dedupe === undefined ? items : items.pipe(dedupeSimilar<InputItem>({ method: config.dedupe, text: dedupeText, stats, ...(config.dedupeThreshold === undefined ? {} : { threshold: config.dedupeThreshold }) }));
+  const unique =
+    config.dedupe === undefined
+      ? items
+      : items.pipe(
+          dedupeSimilar<InputItem>({ method: config.dedupe, text: dedupeText, stats, ...(config.dedupeThreshold === undefined ? {} : { threshold: config.dedupeThreshold }) }),
+        );
   // Grouping: a quiet length bucket closes after a short wait, so its lines do not hold back the ones behind them.
   const batches = config.groupByLength === true ? unique.pipe(groupByLength<InputItem>({ ...batching, maxWaitMs: 500 })) : unique.pipe(bufferByTokens<InputItem>(batching));
   const outcomes = batches.pipe(

@@ -89,4 +89,3 @@ export function isSkipped<T>(value: unknown): value is Skipped<T> {
   const kind = kindOf(value);
   return kind === 'duplicate' || kind === 'failed';
 }
-

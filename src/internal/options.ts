@@ -147,7 +147,10 @@ function closest(key: string, keys: readonly string[]): string | undefined {
 }
 
 function wordsOf(key: string): string[] {
-  return key.split(/(?=[A-Z])|[_.-]/).map((word) => word.toLowerCase()).filter(Boolean);
+  return key
+    .split(/(?=[A-Z])|[_.-]/)
+    .map((word) => word.toLowerCase())
+    .filter(Boolean);
 }
 
 /** Levenshtein distance, two rows. */

@@ -4,7 +4,6 @@ import type { TokenMeter } from '../tokens/meter.js';
 import type { ExactCounter } from '../tokens/counter.js';
 import { exactCounterOf } from '../tokens/tokenizers.js';
 
-
 /** What `splitOnOverflow` attaches to a batch for `mergeBatches`: how to split it if the model refuses it. */
 export interface SplitPolicy {
   readonly maxTokens: number;
@@ -94,7 +93,7 @@ function* exactChunks(text: string, limit: number, overlap: number, counter: Exa
     ends.length = 0;
     tokens.length = 0;
     let total = 0;
-    for (let at = start; at < text.length; ) {
+    for (let at = start; at < text.length;) {
       const end = counter.pieceEnd(text, at);
       // Every token stands for at most maxTokenBytes bytes, and a code unit for at least one byte.
       const piece = end - at > (limit - total) * counter.maxTokenBytes ? Number.POSITIVE_INFINITY : counter.countPiece(text, at, end);

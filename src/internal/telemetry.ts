@@ -21,7 +21,6 @@ import type { Outcome, Usage } from '../types.js';
 import type { Envelope } from './chain.js';
 import type { TelemetryOptions } from '../types.js';
 
-
 export interface TelemetrySettings {
   readonly tracer: Tracer | undefined;
   readonly meter: Meter | undefined;
@@ -40,7 +39,8 @@ export function telemetrySettings(raw: TelemetryOptions | false | undefined, nam
   if (raw !== undefined && (typeof raw !== 'object' || raw === null)) throw new TypeError(`${name}: expected { tracer?, meter?, recordText?, itemHistograms? } or false`);
   if (raw === undefined) return { tracer: undefined, meter: undefined, recordText: false, enabled: true, itemHistograms: 'batch' };
   for (const key of Object.keys(raw)) {
-    if (!['tracer', 'meter', 'recordText', 'itemHistograms'].includes(key)) throw new TypeError(`${name}: unknown option '${key}' (known: tracer, meter, recordText, itemHistograms)`);
+    if (!['tracer', 'meter', 'recordText', 'itemHistograms'].includes(key))
+      throw new TypeError(`${name}: unknown option '${key}' (known: tracer, meter, recordText, itemHistograms)`);
   }
   if (raw.recordText !== undefined && typeof raw.recordText !== 'boolean') throw new TypeError(`${name}.recordText: expected true or false`);
   // Not yet in the public TelemetryOptions type: read by key until the lead adds it.
@@ -356,7 +356,11 @@ export class Telemetry {
       'tokenbatch.batch.close_reason': formed ? batch.closeReason : undefined,
       'tokenbatch.batch.tokens_exact': tokens === undefined || exact ? undefined : false,
     });
-    if (this.#recordText) span.setAttribute('tokenbatch.batch.items.text', batch.entries.map((entry) => textOf(batch, entry)));
+    if (this.#recordText)
+      span.setAttribute(
+        'tokenbatch.batch.items.text',
+        batch.entries.map((entry) => textOf(batch, entry)),
+      );
     return new LiveAttemptSpan(span, this.#instruments, this.#stage, this.#parent, true, now, this.#errorAttributes);
   }
 }

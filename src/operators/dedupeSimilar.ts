@@ -78,7 +78,26 @@ export interface DedupeSimilarOptions<T> {
   stats?: Stats;
 }
 
-const DEDUPE_KEYS = ['method', 'guards', 'guard', 'key', 'similar', 'threshold', 'maxEntries', 'ttlMs', 'text', 'embed', 'embedBatch', 'onDuplicate', 'shingleSize', 'numPerm', 'seed', 'scheduler', 'telemetry', 'stats'];
+const DEDUPE_KEYS = [
+  'method',
+  'guards',
+  'guard',
+  'key',
+  'similar',
+  'threshold',
+  'maxEntries',
+  'ttlMs',
+  'text',
+  'embed',
+  'embedBatch',
+  'onDuplicate',
+  'shingleSize',
+  'numPerm',
+  'seed',
+  'scheduler',
+  'telemetry',
+  'stats',
+];
 
 interface Settings<T> {
   method: 'exact' | 'minhash' | 'embedding' | 'custom';
@@ -146,8 +165,22 @@ class DedupeCore<T> extends CoreBase<unknown> {
       const index = this.#textIndex;
       const predicates = this.#predicateIndex;
       // A predicate that throws fails this item alone, as a text that cannot be read does.
-      if (index) this.#decide(envelope, text, index.prepare(text), (prepared, now, accept) => index.match(prepared, now, accept), (prepared, now) => index.add(envelope.index, prepared, now));
-      else if (predicates) this.#decide(envelope, text, text, (t, now, accept) => predicates.match(t, now, accept), (t, now) => predicates.add(envelope.index, t, now));
+      if (index)
+        this.#decide(
+          envelope,
+          text,
+          index.prepare(text),
+          (prepared, now, accept) => index.match(prepared, now, accept),
+          (prepared, now) => index.add(envelope.index, prepared, now),
+        );
+      else if (predicates)
+        this.#decide(
+          envelope,
+          text,
+          text,
+          (t, now, accept) => predicates.match(t, now, accept),
+          (t, now) => predicates.add(envelope.index, t, now),
+        );
       else this.#queueForEmbedding(envelope, text);
     } catch (error) {
       // An item without text fails alone: it goes down as a failed item, the stream goes on.
@@ -187,7 +220,11 @@ class DedupeCore<T> extends CoreBase<unknown> {
       return false;
     };
     // Guards veto candidates at match time: the index goes on to the next best one.
-    const found = match(key, now, acceptCandidate(this.#settings.safety.guard, text, (id) => this.#texts.get(id), usable));
+    const found = match(
+      key,
+      now,
+      acceptCandidate(this.#settings.safety.guard, text, (id) => this.#texts.get(id), usable),
+    );
     // A representative whose request failed is not remembered as a result.
     for (const id of failed) this.#forget(id);
     if (found) {
@@ -245,20 +282,30 @@ class DedupeCore<T> extends CoreBase<unknown> {
     this.#embedding = controller;
     const embed = this.#settings.embed as NonNullable<DedupeSimilarOptions<T>['embed']>;
     Promise.resolve()
-      .then(() => embed(group.map((entry) => entry.text), controller.signal))
-      .then(
-        (vectors) => {
-          if (!Array.isArray(vectors) || vectors.length !== group.length) throw new Error(`embed returned ${Array.isArray(vectors) ? vectors.length : 'no'} vectors for ${group.length} texts`);
-          return vectors as readonly Vector[];
-        },
+      .then(() =>
+        embed(
+          group.map((entry) => entry.text),
+          controller.signal,
+        ),
       )
+      .then((vectors) => {
+        if (!Array.isArray(vectors) || vectors.length !== group.length)
+          throw new Error(`embed returned ${Array.isArray(vectors) ? vectors.length : 'no'} vectors for ${group.length} texts`);
+        return vectors as readonly Vector[];
+      })
       .then(
         (vectors) => {
           if (this.done) return;
           group.forEach(({ envelope, text }, i) => {
             const vector = vectors[i] as Vector;
             try {
-              this.#decide(envelope, text, vector, (v, now, accept) => this.#vectorIndex?.match(v, now, accept), (v, now) => this.#vectorIndex?.add(envelope.index, v, now));
+              this.#decide(
+                envelope,
+                text,
+                vector,
+                (v, now, accept) => this.#vectorIndex?.match(v, now, accept),
+                (v, now) => this.#vectorIndex?.add(envelope.index, v, now),
+              );
             } catch {
               // A vector the index refuses (wrong length, zero): the item is sent, not deduplicated.
               this.sink.emit(envelope);
@@ -290,10 +337,7 @@ class DedupeCore<T> extends CoreBase<unknown> {
 /** The operator's logic for both faces. */
 export function dedupeSimilarSpec<T>(raw: DedupeSimilarOptions<T> = {}): OperatorSpec<unknown, ChainItem<T>> {
   const options = new OptionReader('dedupeSimilar', raw, DEDUPE_KEYS);
-  const safety = resolveDedupeSafety<T>(
-    { method: raw.method, guards: raw.guards, guard: raw.guard, key: raw.key, similar: raw.similar },
-    'dedupeSimilar',
-  );
+  const safety = resolveDedupeSafety<T>({ method: raw.method, guards: raw.guards, guard: raw.guard, key: raw.key, similar: raw.similar }, 'dedupeSimilar');
   const method = safety.method;
   const maxEntries = options.optionalPositive('maxEntries', { integer: true, min: 1 }) ?? 10_000;
   const ttlMs = options.optionalPositive('ttlMs');

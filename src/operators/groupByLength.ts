@@ -42,7 +42,8 @@ function parseBoundaries(raw: unknown, maxTokens: number): number[] {
   if (raw === undefined) return logBoundaries(maxTokens);
   if (!Array.isArray(raw)) throw new TypeError('groupByLength: boundaries: expected an array of increasing token counts');
   raw.forEach((value: unknown, i) => {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new RangeError(`groupByLength: boundaries: expected positive numbers, got ${String(value)} at ${i}`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+      throw new RangeError(`groupByLength: boundaries: expected positive numbers, got ${String(value)} at ${i}`);
     if (i > 0 && value <= (raw[i - 1] as number)) throw new RangeError('groupByLength: boundaries: expected strictly increasing numbers');
   });
   return [...(raw as number[])];

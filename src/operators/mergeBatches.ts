@@ -100,7 +100,26 @@ export interface MergeBatchesOptions<T> {
   stats?: Stats;
 }
 
-const KEYS = ['concurrency', 'orderWindow', 'retry', 'timeoutMs', 'rateLimit', 'estimateTokens', 'isolate', 'maxQueuedItems', 'overflow', 'failFast', 'classifyError', 'cache', 'scheduler', 'telemetry', 'stats', 'priority', 'priorityAgingMs', 'budget'];
+const KEYS = [
+  'concurrency',
+  'orderWindow',
+  'retry',
+  'timeoutMs',
+  'rateLimit',
+  'estimateTokens',
+  'isolate',
+  'maxQueuedItems',
+  'overflow',
+  'failFast',
+  'classifyError',
+  'cache',
+  'scheduler',
+  'telemetry',
+  'stats',
+  'priority',
+  'priorityAgingMs',
+  'budget',
+];
 
 // Plain arrays given to mergeBatches are measured like this, only if a rate limit asks.
 const plainText = (item: unknown): string => (typeof item === 'string' ? item : (JSON.stringify(item) ?? String(item)));

@@ -75,7 +75,9 @@ class SplitCore<T> extends CoreBase<unknown> {
     for (const [entries, oversize] of this.#fit(batch, maxTokens, skipped)) {
       if (oversize && !policy.chunk) {
         const entry = entries[0] as Envelope<T>;
-        const error = new ContextOverflowError(`item ${entry.index} has ${batch.meter.exact(entry)} tokens, more than fit in maxTokens (${maxTokens}) even alone, and no chunk option is set`);
+        const error = new ContextOverflowError(
+          `item ${entry.index} has ${batch.meter.exact(entry)} tokens, more than fit in maxTokens (${maxTokens}) even alone, and no chunk option is set`,
+        );
         skipped.push(new ItemFailure(entry, error));
       } else parts.push([entries, oversize]);
     }

@@ -38,7 +38,7 @@ export class ExactCounter {
     const pieces = this.#pieces;
     const length = text.length;
     let total = 0;
-    for (let start = 0; start < length; ) {
+    for (let start = 0; start < length;) {
       const end = pieceEnd(text, start);
       total += pieces.count(text, start, end);
       start = end;

@@ -29,9 +29,9 @@ function unwrap(module: RanksModule): RawRanks {
 export async function importRanks(name: EncodingName): Promise<RawRanks> {
   switch (name) {
     case 'o200k_base':
-      return unwrap((await import('gpt-tokenizer/bpeRanks/o200k_base')));
+      return unwrap(await import('gpt-tokenizer/bpeRanks/o200k_base'));
     case 'cl100k_base':
-      return unwrap((await import('gpt-tokenizer/bpeRanks/cl100k_base')));
+      return unwrap(await import('gpt-tokenizer/bpeRanks/cl100k_base'));
     default:
       throw new RangeError(`tokenizer: unknown encoding "${String(name)}"`);
   }

@@ -4,7 +4,6 @@ import type { Envelope } from '../internal/chain.js';
 import { messageOf } from '../internal/error-utils.js';
 import { readText, type TextOf } from '../internal/item-text.js';
 
-
 const keys = new WeakMap<object, WeakMap<object, object>>();
 
 /**

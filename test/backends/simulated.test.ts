@@ -405,7 +405,12 @@ describe('simulated reporting', () => {
   it('rejects with the error of a throwing report callback instead of losing it in the scheduler', async () => {
     const { scheduler, model } = virtualModel({ task: 'summarize', latency: noLatency });
     const broken = new Error('report failed');
-    const context = { ...makeContext().context, report: () => { throw broken; } };
+    const context = {
+      ...makeContext().context,
+      report: () => {
+        throw broken;
+      },
+    };
     const call = track(model.handler(await makeBatch(['Hi.']), context));
     advanceTo(scheduler, 0);
     await settle();

@@ -50,7 +50,9 @@ describe('cacheKey', () => {
   it('refuses an identity that names nothing, or is not one', async () => {
     await expect(cacheKey('x', {})).rejects.toThrow(new TypeError('cacheKey: identity: name at least one of model, prompt, handler, schema, extra (what changes the answer)'));
     await expect(cacheKey('x', { model: 3 } as never)).rejects.toThrow(new TypeError('cacheKey: identity.model: expected a string, got number'));
-    await expect(cacheKey('x', { modle: 'm' } as never)).rejects.toThrow(new RangeError("cacheKey: identity: unknown key 'modle', expected 'model', 'prompt', 'handler', 'schema', 'extra'"));
+    await expect(cacheKey('x', { modle: 'm' } as never)).rejects.toThrow(
+      new RangeError("cacheKey: identity: unknown key 'modle', expected 'model', 'prompt', 'handler', 'schema', 'extra'"),
+    );
     await expect(cacheKey(3 as never, identity)).rejects.toThrow(TypeError);
     await expect(cacheKey('x', identity, 'lower' as never)).rejects.toThrow(RangeError);
   });

@@ -31,7 +31,10 @@ describe('resultCacheLayer', () => {
     const layer = resultCacheLayer<{ body?: string }, string>({ store, identity, key: (item: { body?: string }) => item.body!.replace(/\n--\n[\s\S]*$/, '') }, 'c');
     const first = await layer.lookup([{ body: 'printer on fire\n--\nBob' }, {}]);
     expect(first.keys[1]).toBeUndefined();
-    await layer.remember(first.keys, [{ ok: true, value: 'urgent' }, { ok: true, value: 'never stored' }]);
+    await layer.remember(first.keys, [
+      { ok: true, value: 'urgent' },
+      { ok: true, value: 'never stored' },
+    ]);
     expect((await layer.lookup([{ body: 'Printer on fire\n--\nAlice' }])).hits).toEqual([{ value: 'urgent' }]);
     expect(layer.stats().writes).toBe(1);
   });
@@ -50,7 +53,10 @@ describe('resultCacheLayer', () => {
     layer.onError = (_error, operation) => errors.push(operation);
     const { keys, hits } = await layer.lookup(['a', 'b']);
     expect(hits).toEqual([undefined, undefined]);
-    await layer.remember(keys, [{ ok: true, value: 'x' }, { ok: true, value: 'y' }]);
+    await layer.remember(keys, [
+      { ok: true, value: 'x' },
+      { ok: true, value: 'y' },
+    ]);
     expect(errors).toEqual(['get', 'set']);
     expect(layer.stats()).toEqual({ hits: 0, misses: 2, writes: 0, errors: 2, uncacheable: 0 });
   });
@@ -65,11 +71,19 @@ describe('resultCacheLayer', () => {
 
   it('throws at creation naming the owner and the option', () => {
     const store = createMemoryCache();
-    expect(() => resultCacheLayer(undefined, 'mergeBatches: cache')).toThrow(new TypeError('mergeBatches: cache: expected an object { store, identity, key?, normalization?, ttlMs? }'));
-    expect(() => resultCacheLayer({ store: {}, identity }, 'mergeBatches: cache')).toThrow(new TypeError('mergeBatches: cache: store: expected a ResultCache ({ get(keys), set(entries, ttlMs?) }), such as createMemoryCache()'));
-    expect(() => resultCacheLayer({ store }, 'mergeBatches: cache')).toThrow(new TypeError('mergeBatches: cache: identity: required, an object naming what changes the answer ({ model, prompt, handler, schema, extra })'));
+    expect(() => resultCacheLayer(undefined, 'mergeBatches: cache')).toThrow(
+      new TypeError('mergeBatches: cache: expected an object { store, identity, key?, normalization?, ttlMs? }'),
+    );
+    expect(() => resultCacheLayer({ store: {}, identity }, 'mergeBatches: cache')).toThrow(
+      new TypeError('mergeBatches: cache: store: expected a ResultCache ({ get(keys), set(entries, ttlMs?) }), such as createMemoryCache()'),
+    );
+    expect(() => resultCacheLayer({ store }, 'mergeBatches: cache')).toThrow(
+      new TypeError('mergeBatches: cache: identity: required, an object naming what changes the answer ({ model, prompt, handler, schema, extra })'),
+    );
     expect(() => resultCacheLayer({ store, identity: {} }, 'mergeBatches: cache')).toThrow(/name at least one/);
-    expect(() => resultCacheLayer({ store, identity, key: 'body' }, 'mergeBatches: cache')).toThrow(new TypeError('mergeBatches: cache: key: expected a function (item) => string, got string'));
+    expect(() => resultCacheLayer({ store, identity, key: 'body' }, 'mergeBatches: cache')).toThrow(
+      new TypeError('mergeBatches: cache: key: expected a function (item) => string, got string'),
+    );
     expect(() => resultCacheLayer({ store, identity, ttlMs: -1 }, 'mergeBatches: cache')).toThrow(new RangeError('mergeBatches: cache: ttlMs: expected a number > 0, got -1'));
     expect(() => resultCacheLayer({ store, identity, normalization: 'lower' }, 'mergeBatches: cache')).toThrow(RangeError);
     expect(() => resultCacheLayer({ store, identity, ttl: 5 }, 'mergeBatches: cache')).toThrow(new TypeError("mergeBatches: cache: unknown option 'ttl' (did you mean 'ttlMs'?)"));

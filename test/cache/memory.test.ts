@@ -26,7 +26,10 @@ describe('createMemoryCache', () => {
 
   it('keeps at most maxEntries, dropping the least recently used', async () => {
     const cache = createMemoryCache({ maxEntries: 2 });
-    await cache.set([{ key: 'a', value: 1 }, { key: 'b', value: 2 }]);
+    await cache.set([
+      { key: 'a', value: 1 },
+      { key: 'b', value: 2 },
+    ]);
     await cache.get(['a']);
     await cache.set([{ key: 'c', value: 3 }]);
     expect(await cache.get(['a', 'b', 'c'])).toEqual([{ value: 1 }, undefined, { value: 3 }]);

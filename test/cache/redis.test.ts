@@ -67,7 +67,7 @@ describe.skipIf(!hasRedis)('createRedisCache against a real redis-server', () =>
     expect(Number(await client.call('ZCARD', 't3:__index'))).toBe(5);
   });
 
-  it('serves a cache layer: a second worker gets the first one\'s results', async () => {
+  it("serves a cache layer: a second worker gets the first one's results", async () => {
     const identity = { model: 'm1', prompt: 'classify' };
     const first = resultCacheLayer<string, string>({ store: createRedisCache({ client, prefix: 't4:' }), identity }, 'c');
     const second = resultCacheLayer<string, string>({ store: createRedisCache({ client: other, prefix: 't4:' }), identity }, 'c');

@@ -17,12 +17,21 @@ async function withServer(body: (server: OpenAIServer) => Promise<void>): Promis
 }
 
 const run = (server: OpenAIServer, input: string, output: string, ...extra: string[]): string[] => [
-  'run', '-i', input, '-o', output, '-p', 'Rewrite each item in capital letters.', '--base-url', server.url, ...extra,
+  'run',
+  '-i',
+  input,
+  '-o',
+  output,
+  '-p',
+  'Rewrite each item in capital letters.',
+  '--base-url',
+  server.url,
+  ...extra,
 ];
 const KEY = { OPENAI_API_KEY: 'sk-test' };
 
 describe('tokenbatch run: chain features (a child process)', () => {
-  it('--dedupe sends duplicate lines once and writes their representative\'s result with duplicateOf', async () => {
+  it("--dedupe sends duplicate lines once and writes their representative's result with duplicateOf", async () => {
     await withServer(async (server) => {
       const input = path('items.jsonl');
       const output = path('results.jsonl');

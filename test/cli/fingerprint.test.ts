@@ -23,7 +23,12 @@ describe('the output fingerprint', () => {
       idField: 'id',
     });
     expect(optionsFingerprint({ ...settings, resultSchema: { type: 'string' } }).resultSchema).toMatch(/^sha256:/);
-    expect(optionsFingerprint({ backend: 'simulated', model: 'gpt-4o-mini', task: 'embed', textField: 'text', idField: 'id' })).toEqual({ backend: 'simulated', task: 'embed', textField: 'text', idField: 'id' });
+    expect(optionsFingerprint({ backend: 'simulated', model: 'gpt-4o-mini', task: 'embed', textField: 'text', idField: 'id' })).toEqual({
+      backend: 'simulated',
+      task: 'embed',
+      textField: 'text',
+      idField: 'id',
+    });
     expect(optionsFingerprint({ ...settings, dedupe: 'minhash', dedupeThreshold: 0.8 }).dedupe).toBe('minhash@0.8');
   });
 

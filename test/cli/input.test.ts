@@ -22,7 +22,10 @@ describe('CLI input', () => {
     writeFileSync(file, '\uFEFF"first"\n{"text": "second"}\n');
     const items = [];
     for await (const item of readItems(file, { fields, skip: new Set(), stop: new AbortController().signal, onProblem: () => {} })) items.push(item);
-    expect(items).toEqual([{ line: 1, text: 'first' }, { line: 2, text: 'second' }]);
+    expect(items).toEqual([
+      { line: 1, text: 'first' },
+      { line: 2, text: 'second' },
+    ]);
     expect(await countInput(file, new Set([2]))).toEqual({ items: 2, alreadyDone: 1 });
   });
 

@@ -37,12 +37,21 @@ describe('tokenbatch run --backend openai-batch (the CLI glue)', () => {
     server.batchApi = new BatchApi();
     const lines: string[] = [];
     let clock = 0;
-    const backend = await openAIBatchBackend(config(), (line) => lines.push(line), () => (clock += 20_000));
+    const backend = await openAIBatchBackend(
+      config(),
+      (line) => lines.push(line),
+      () => (clock += 20_000),
+    );
     expect(backend.stateFile).toBe(join(dir, 'labels.jsonl.batch-state.json'));
     expect(backend.concurrency).toBe(5000);
     const items: InputItem[] = ['refund please', 'app crashes', 'thanks'].map((text, i) => ({ line: i + 1, text }));
     const outcomes = await lastValueFrom(
-      from(items).pipe(bufferByTokens({ maxTokens: 1000, maxItems: 2, text: (item) => item.text as string }), mergeBatches(backend.handler, { concurrency: backend.concurrency }), orderedResults(), toArray()),
+      from(items).pipe(
+        bufferByTokens({ maxTokens: 1000, maxItems: 2, text: (item) => item.text as string }),
+        mergeBatches(backend.handler, { concurrency: backend.concurrency }),
+        orderedResults(),
+        toArray(),
+      ),
     );
     backend.close();
     expect(outcomes.map((outcome) => outcome.ok && outcome.value)).toEqual(['label:refund please', 'label:app crashes', 'label:thanks']);

@@ -12,9 +12,16 @@ describe('CLI output', () => {
     expect(resultLine({ index: 0, item, ok: true, value: new Float32Array([0.5, -1]), splitDepth: 0, attempts: 1 })).toBe('{"line":4,"id":"a","ok":true,"value":[0.5,-1]}\n');
     expect(resultLine({ index: 0, item: { line: 2, text: 'x' }, ok: true, value: undefined, splitDepth: 0, attempts: 1 })).toBe('{"line":2,"ok":true,"value":null}\n');
     const problem = { line: 9, problem: 'line 9: not valid JSON (oops)' };
-    expect(resultLine({ index: 3, item: problem, ok: false, error: new InvalidItemError('item 3: the text option threw: line 9: not valid JSON (oops)', 3), splitDepth: 0, attempts: 0 })).toBe(
-      '{"line":9,"ok":false,"error":{"name":"InvalidItemError","message":"line 9: not valid JSON (oops)"}}\n',
-    );
+    expect(
+      resultLine({
+        index: 3,
+        item: problem,
+        ok: false,
+        error: new InvalidItemError('item 3: the text option threw: line 9: not valid JSON (oops)', 3),
+        splitDepth: 0,
+        attempts: 0,
+      }),
+    ).toBe('{"line":9,"ok":false,"error":{"name":"InvalidItemError","message":"line 9: not valid JSON (oops)"}}\n');
     const circular: Record<string, unknown> = {};
     circular.self = circular;
     const line = JSON.parse(resultLine({ index: 0, item, ok: true, value: circular, splitDepth: 0, attempts: 1 })) as ResultRecord;
@@ -37,7 +44,12 @@ describe('CLI output', () => {
   it('reads the header, lets the last result of a line win, and rewrites the file in input order', async () => {
     const file = path('rewrite.jsonl');
     const header = '{"tokenbatch":1,"input":{"sha256":"ab","bytes":3},"options":{"backend":"simulated"}}\n';
-    const lines = ['{"line":1,"ok":true,"value":"a"}', '{"line":2,"ok":false,"error":{"name":"E","message":"m"}}', '{"line":3,"ok":true,"value":"ü"}', '{"line":2,"ok":true,"value":"b"}'];
+    const lines = [
+      '{"line":1,"ok":true,"value":"a"}',
+      '{"line":2,"ok":false,"error":{"name":"E","message":"m"}}',
+      '{"line":3,"ok":true,"value":"ü"}',
+      '{"line":2,"ok":true,"value":"b"}',
+    ];
     writeFileSync(file, header + lines.join('\n') + '\n');
     const scanned = await scanResults(file);
     expect(scanned.header).toEqual({ tokenbatch: 1, input: { sha256: 'ab', bytes: 3 }, options: { backend: 'simulated' } });

@@ -112,8 +112,10 @@ describe('CLI progress', () => {
     for (let i = 0; i < 1234; i++) progress.advance(i % 100 !== 0);
     progress.stop();
     await new Promise((resolve) => setImmediate(resolve));
-    // eslint-disable-next-line no-control-regex
-    const drawn = text().split(/\r|\n|\u001b\[[0-9;?]*[A-Za-z]/).filter((line) => line.trim() !== '');
+    const breaks = /\r|\n|\u001b\[[0-9;?]*[A-Za-z]/; // eslint-disable-line no-control-regex
+    const drawn = text()
+      .split(breaks)
+      .filter((line) => line.trim() !== '');
     expect(drawn.length).toBeGreaterThan(0);
     for (const line of drawn) expect(line.length, line).toBeLessThan(50);
     expect(drawn.at(-1)).toMatch(/6% 1234\/20000 lines 13 failed/);

@@ -100,11 +100,19 @@ describe('tokenbatch run: interruptions and resuming (a child process)', () => {
     const input = path('items.jsonl');
     const output = path('results.jsonl');
     const texts = writeInput(input, 12);
-    const done = texts.slice(0, 5).map((text, i) => resultLine({ index: i, item: parseLine(i + 1, i % 2 === 0 ? JSON.stringify(text) : JSON.stringify({ id: `t${i + 1}`, text }), { textField: 'text', idField: 'id' }), ok: true, value: simulatedClassify(text), splitDepth: 0, attempts: 1 }));
+    const done = texts.slice(0, 5).map((text, i) =>
+      resultLine({
+        index: i,
+        item: parseLine(i + 1, i % 2 === 0 ? JSON.stringify(text) : JSON.stringify({ id: `t${i + 1}`, text }), { textField: 'text', idField: 'id' }),
+        ok: true,
+        value: simulatedClassify(text),
+        splitDepth: 0,
+        attempts: 1,
+      }),
+    );
     writeFileSync(output, done.join('') + '{"line":6,"id":"t6","ok":tr');
     const { stderr } = await resume(input, output, texts);
     expect(stderr).toContain('cut off an unfinished last line (27 bytes)');
     expect(stderr).toContain('resuming: 5 of 12 lines');
   });
-
 });

@@ -11,7 +11,37 @@ describe('tokenbatch run (a child process)', () => {
   it('--help lists every option', async () => {
     const { code, stdout } = await cli(['run', '--help']);
     expect(code).toBe(0);
-    const options = ['--input', '--output', '--prompt', '--model', '--base-url', '--api-key', '--max-tokens', '--max-items', '--concurrency', '--rpm', '--tpm', '--timeout-ms', '--max-attempts', '--text-field', '--id-field', '--backend', '--task', '--response-format', '--result-schema', '--tokenizer', '--sim-latency-ms', '--sim-failure-rate', '--seed', '--progress', '--retry-failed', '--ignore-fingerprint', '--dedupe', '--dedupe-threshold', '--group-by-length'];
+    const options = [
+      '--input',
+      '--output',
+      '--prompt',
+      '--model',
+      '--base-url',
+      '--api-key',
+      '--max-tokens',
+      '--max-items',
+      '--concurrency',
+      '--rpm',
+      '--tpm',
+      '--timeout-ms',
+      '--max-attempts',
+      '--text-field',
+      '--id-field',
+      '--backend',
+      '--task',
+      '--response-format',
+      '--result-schema',
+      '--tokenizer',
+      '--sim-latency-ms',
+      '--sim-failure-rate',
+      '--seed',
+      '--progress',
+      '--retry-failed',
+      '--ignore-fingerprint',
+      '--dedupe',
+      '--dedupe-threshold',
+      '--group-by-length',
+    ];
     for (const option of options) expect(stdout).toContain(option);
     expect(stdout).toContain('OPENAI_API_KEY');
     const top = await cli(['--help']);
@@ -148,4 +178,3 @@ describe('tokenbatch run (a child process)', () => {
     expect(readFileSync(output, 'utf8')).toBe('my precious notes\n');
   });
 });
-

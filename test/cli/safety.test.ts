@@ -8,7 +8,20 @@ const { path, dir: folder } = testFolder();
 
 /** `run` arguments for the openai backend against a loopback server. */
 const openai = (server: OpenAIServer, input: string, output: string, ...extra: string[]): string[] => [
-  'run', '-i', input, '-o', output, '-p', 'Rewrite each item in capital letters.', '-m', 'test-model', '--base-url', server.url, '--max-items', '4', ...extra,
+  'run',
+  '-i',
+  input,
+  '-o',
+  output,
+  '-p',
+  'Rewrite each item in capital letters.',
+  '-m',
+  'test-model',
+  '--base-url',
+  server.url,
+  '--max-items',
+  '4',
+  ...extra,
 ];
 const KEY = { OPENAI_API_KEY: 'sk-test' };
 
@@ -22,7 +35,7 @@ async function withServer(body: (server: OpenAIServer) => Promise<void>): Promis
 }
 
 describe('tokenbatch run never loses or repeats work (a child process)', () => {
-  it('locks the output: a second run is refused and names the pid; a dead holder\'s lock is taken over', async () => {
+  it("locks the output: a second run is refused and names the pid; a dead holder's lock is taken over", async () => {
     const input = path('items.jsonl');
     const output = path('results.jsonl');
     const texts = writeInput(input, 12);
@@ -66,7 +79,11 @@ describe('tokenbatch run never loses or repeats work (a child process)', () => {
 
   it('stops on an exhausted quota and on a host that stays unreachable, marking no line done', async () => {
     await withServer(async (server) => {
-      server.fallback = reply.error(429, { message: 'You exceeded your current quota, please check your plan and billing details.', type: 'insufficient_quota', code: 'insufficient_quota' });
+      server.fallback = reply.error(429, {
+        message: 'You exceeded your current quota, please check your plan and billing details.',
+        type: 'insufficient_quota',
+        code: 'insufficient_quota',
+      });
       const input = path('items.jsonl');
       writeInput(input, 8);
       const quota = path('quota.jsonl');
@@ -95,7 +112,9 @@ describe('tokenbatch run never loses or repeats work (a child process)', () => {
     const texts = writeInput(input, 40);
     const first = await cli(simulated(input, output, '--sim-latency-ms', '1', '--max-items', '2', '--max-attempts', '1', '--sim-failure-rate', '0.4', '--seed', '7'));
     expect(first.code).toBe(2);
-    const failed = completeLines(output).filter((result) => !result.ok).map((result) => result.line);
+    const failed = completeLines(output)
+      .filter((result) => !result.ok)
+      .map((result) => result.line);
     expect(failed.length).toBeGreaterThan(3);
     expect(first.stderr).toContain('rerun with --retry-failed');
     // A plain rerun counts failed lines as done.
@@ -146,7 +165,10 @@ describe('tokenbatch run never loses or repeats work (a child process)', () => {
     const output = path('bom-results.jsonl');
     const bom = await cli(simulated(input, output, '--sim-latency-ms', '1'));
     expect(bom.code).toBe(0);
-    expect(completeLines(output).map((result) => [result.line, result.ok])).toEqual([[1, true], [2, true]]);
+    expect(completeLines(output).map((result) => [result.line, result.ok])).toEqual([
+      [1, true],
+      [2, true],
+    ]);
 
     const binary = path('image.png');
     writeFileSync(binary, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0xff, 0xfe, 0x0a, 0x01]));

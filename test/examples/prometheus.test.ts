@@ -71,16 +71,36 @@ describe.skipIf(!PROMETHEUS)(PROMETHEUS ? 'tokenbatch metrics in a real Promethe
     dir = await mkdtemp(join(tmpdir(), 'tokenbatch-prometheus-'));
     const [exporterPort, prometheusPort] = [await freePort(), await freePort()];
     api = `http://127.0.0.1:${prometheusPort}`;
-    const config = ['global:', '  scrape_interval: 250ms', '  scrape_timeout: 200ms', 'scrape_configs:', '  - job_name: tokenbatch', '    static_configs:', `      - targets: ['127.0.0.1:${exporterPort}']`].join('\n');
+    const config = [
+      'global:',
+      '  scrape_interval: 250ms',
+      '  scrape_timeout: 200ms',
+      'scrape_configs:',
+      '  - job_name: tokenbatch',
+      '    static_configs:',
+      `      - targets: ['127.0.0.1:${exporterPort}']`,
+    ].join('\n');
     await writeFile(join(dir, 'prometheus.yml'), `${config}\n`);
-    prometheus = spawn(PROMETHEUS, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${prometheusPort}`, '--log.level=warn'], { stdio: 'ignore' });
-    for (let ready = false; !ready; await sleep(100)) ready = await fetch(`${api}/-/ready`).then((response) => response.ok, () => false);
+    prometheus = spawn(
+      PROMETHEUS,
+      [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${prometheusPort}`, '--log.level=warn'],
+      { stdio: 'ignore' },
+    );
+    for (let ready = false; !ready; await sleep(100))
+      ready = await fetch(`${api}/-/ready`).then(
+        (response) => response.ok,
+        () => false,
+      );
 
     // Prometheus applies new scrape targets after a delay of up to seconds: the run starts once the
     // target has been scraped (down, as nothing listens yet), so every moment of it is sampled.
     while ((await query('count(up{job="tokenbatch"})')).length === 0) await sleep(100);
 
-    example = spawn(process.execPath, ['--import', 'tsx', 'examples/prometheus.ts'], { cwd: root, env: { ...process.env, CI: 'true', PROMETHEUS_EXPORTER_PORT: String(exporterPort), METRICS_HOLD: '1' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    example = spawn(process.execPath, ['--import', 'tsx', 'examples/prometheus.ts'], {
+      cwd: root,
+      env: { ...process.env, CI: 'true', PROMETHEUS_EXPORTER_PORT: String(exporterPort), METRICS_HOLD: '1' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     run = JSON.parse((await lineOf(example, /^run: (.*)$/m))[1]!) as Run;
     // Until Prometheus has scraped the final figures.
     while ((await query('sum(tokenbatch_outcomes_total)'))[0] !== run.items) await sleep(100);

@@ -143,13 +143,17 @@ describe('withFallbacks', () => {
     ]);
   });
 
-  it("the batch span names the model that answered", async () => {
+  it('the batch span names the model that answered', async () => {
     const exporter = new InMemorySpanExporter();
     const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
     const primary = model('primary', (batch) => (batch.items.includes('b') ? new QuotaExhaustedError('no credit') : undefined));
     const handler = withFallbacks(primary.handler, [{ handler: model('backup').handler, model: 'backup-model' }], { model: 'primary-model', cooldownMs: 0 });
     await lastValueFrom(
-      from(['a', 'b']).pipe(bufferByTokens({ maxTokens: 100, maxItems: 1 }), mergeBatches(handler, { concurrency: 1, telemetry: { tracer: provider.getTracer('test') } }), toArray()),
+      from(['a', 'b']).pipe(
+        bufferByTokens({ maxTokens: 100, maxItems: 1 }),
+        mergeBatches(handler, { concurrency: 1, telemetry: { tracer: provider.getTracer('test') } }),
+        toArray(),
+      ),
     );
     const models = exporter.getFinishedSpans().map((span) => span.attributes['gen_ai.request.model']);
     expect(models).toEqual(['primary-model', 'backup-model']);
@@ -187,7 +191,12 @@ describe('withFallbacks with OpenAI handlers against the loopback server', () =>
     const handler = withFallbacks(openAIChat({ ...connection, model: 'gpt-4o-mini' }), [openAIChat({ ...connection, model: 'gpt-4o' })]);
     const items = ['refund', 'crash', 'thanks', 'invoice'];
     const outcomes = await lastValueFrom(
-      from(items).pipe(bufferByTokens({ maxTokens: 1000, maxItems: 2 }), mergeBatches(handler, { concurrency: 1, classifyError: classifyOpenAIError }), orderedResults(), toArray()),
+      from(items).pipe(
+        bufferByTokens({ maxTokens: 1000, maxItems: 2 }),
+        mergeBatches(handler, { concurrency: 1, classifyError: classifyOpenAIError }),
+        orderedResults(),
+        toArray(),
+      ),
     );
     expect(outcomes.map((outcome) => outcome.ok && outcome.value)).toEqual(items.map((text) => `second:${text}`));
     // One failed call on the primary, then it cools down: the second batch goes straight to gpt-4o.

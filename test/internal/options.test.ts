@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { of } from 'rxjs';
-import { bufferByTokens, dedupeSimilar, groupByLength, indexItems, mergeBatches, orderedResults, rateLimiter, splitOnOverflow, type BufferByTokensOptions } from '../../src/index.js';
+import {
+  bufferByTokens,
+  dedupeSimilar,
+  groupByLength,
+  indexItems,
+  mergeBatches,
+  orderedResults,
+  rateLimiter,
+  splitOnOverflow,
+  type BufferByTokensOptions,
+} from '../../src/index.js';
 import * as iterable from '../../src/iterable.js';
 import { bufferByTokens as bufferByTokensIterable } from '../../src/iterable.js';
 
@@ -47,7 +57,11 @@ describe('options are checked by key, on every operator and helper, on both face
     ['mergeBatches retry', () => mergeBatches(noop, { retry: { attempts: 2 } } as never), /^mergeBatches: unknown option 'retry.attempts' \(did you mean 'maxAttempts'\?\)/],
     ['iterable mergeBatches', () => iterable.mergeBatches(noop, { timeout: 5 } as never), /^mergeBatches: unknown option 'timeout' \(did you mean 'timeoutMs'\?\)/],
     ['splitOnOverflow', () => splitOnOverflow({ maxDepth: 2 } as never), /^splitOnOverflow: unknown option 'maxDepth' \(did you mean 'maxSplitDepth'\?\)/],
-    ['splitOnOverflow chunk', () => splitOnOverflow({ chunk: { merge: () => 0, overlap: 5 } } as never), /^splitOnOverflow: unknown option 'chunk.overlap' \(did you mean 'overlapTokens'\?\)/],
+    [
+      'splitOnOverflow chunk',
+      () => splitOnOverflow({ chunk: { merge: () => 0, overlap: 5 } } as never),
+      /^splitOnOverflow: unknown option 'chunk.overlap' \(did you mean 'overlapTokens'\?\)/,
+    ],
     ['orderedResults', () => orderedResults({ buffer: 5 } as never), /^orderedResults: unknown option 'buffer'/],
     ['indexItems', () => indexItems({ schedular: undefined } as never), /^indexItems: unknown option 'schedular' \(did you mean 'scheduler'\?\)/],
     ['rateLimiter', () => rateLimiter({ rpm: 5 } as never), /^rateLimiter: unknown option 'rpm'/],

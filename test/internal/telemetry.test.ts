@@ -2,14 +2,7 @@ import { readFileSync } from 'node:fs';
 import { context, metrics, SpanKind, SpanStatusCode, trace, type Attributes, type HrTime, type SpanContext, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { hrTimeToMilliseconds } from '@opentelemetry/core';
-import {
-  DataPointType,
-  MeterProvider,
-  MetricReader,
-  type DataPoint,
-  type Histogram,
-  type MetricData,
-} from '@opentelemetry/sdk-metrics';
+import { DataPointType, MeterProvider, MetricReader, type DataPoint, type Histogram, type MetricData } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { concat, from, NEVER, Observable, VirtualTimeScheduler, type Subscription } from 'rxjs';
 import { afterAll, beforeAll, afterEach, describe, expect, it } from 'vitest';
@@ -53,7 +46,7 @@ class CollectingReader extends MetricReader {
 
 /** An SDK of our own: spans to memory, metrics on demand. */
 /** Per-item histograms (`itemHistograms: 'item'`), not yet in the public TelemetryOptions type. */
-const perItem = (telemetry: TelemetryOptions): TelemetryOptions => ({ ...telemetry, itemHistograms: 'item' }) as TelemetryOptions;
+const perItem = (telemetry: TelemetryOptions): TelemetryOptions => ({ ...telemetry, itemHistograms: 'item' });
 
 function makeSdk() {
   const spans = new InMemorySpanExporter();
@@ -259,7 +252,9 @@ const EXPECTED_OUTCOMES = [
 ];
 
 function expectOutcomes(outcomes: readonly Outcome<string, string>[]): void {
-  expect(outcomes.map((outcome) => ({ index: outcome.index, ok: outcome.ok, attempts: outcome.attempts, ...(outcome.ok ? { value: outcome.value } : {}) }))).toEqual(EXPECTED_OUTCOMES);
+  expect(outcomes.map((outcome) => ({ index: outcome.index, ok: outcome.ok, attempts: outcome.attempts, ...(outcome.ok ? { value: outcome.value } : {}) }))).toEqual(
+    EXPECTED_OUTCOMES,
+  );
   const failed = outcomes[5];
   expect(failed?.ok === false && failed.error).toBeInstanceOf(QuotaExhaustedError);
 }
@@ -331,7 +326,10 @@ describe('batch spans', () => {
     for (const span of spans) {
       const index = span.attributes['tokenbatch.batch.index'] as number;
       const expected = (itemsOf[index] as string[]).map((text) => run.arrivals.get(text));
-      expect(span.links.map((link) => link.context), `links of ${spanKey(span)}`).toEqual(expected);
+      expect(
+        span.links.map((link) => link.context),
+        `links of ${spanKey(span)}`,
+      ).toEqual(expected);
       // Batch 0 closed when cccc arrived, and was retried from a timer: still a child of the job, not of cccc.
       expect(span.parentSpanContext?.spanId).toBe(run.job.spanId);
       expect(span.spanContext().traceId).toBe(run.job.traceId);
@@ -364,7 +362,10 @@ describe('batch spans', () => {
 
   it('records the text function’s text of object items, and omits index and close reason for plain arrays given to mergeBatches', async () => {
     const sdk = makeSdk();
-    const tickets = [{ id: 1, body: 'refund' }, { id: 2, body: 'crash' }];
+    const tickets = [
+      { id: 1, body: 'refund' },
+      { id: 2, body: 'crash' },
+    ];
     const outcomes = await new Promise<Outcome<unknown, number>[]>((resolve, reject) => {
       const out: Outcome<unknown, number>[] = [];
       from([tickets])
@@ -385,7 +386,10 @@ describe('batch spans', () => {
     const clock = epochClock();
     const handler: BatchHandler<string, string> = (batch) =>
       new Promise((resolve, reject) =>
-        clock.schedule(() => (batch.tokens > 8 ? reject(new ContextOverflowError('maximum context length is 8 tokens')) : resolve(batch.items.map((item) => item[0] as string))), 10),
+        clock.schedule(
+          () => (batch.tokens > 8 ? reject(new ContextOverflowError('maximum context length is 8 tokens')) : resolve(batch.items.map((item) => item[0] as string))),
+          10,
+        ),
       );
     const outcomes: Outcome<string, string>[] = [];
     await runVirtual(clock, async () => {
@@ -408,7 +412,14 @@ describe('batch spans', () => {
     ]);
     const common = { 'tokenbatch.batch.index': 0, 'tokenbatch.batch.max_tokens': 100, 'tokenbatch.batch.close_reason': 'end', 'tokenbatch.batch.attempt': 1 };
     expect(sdk.batchSpans().map((span) => span.attributes)).toEqual([
-      { ...common, 'tokenbatch.batch.items': 4, 'tokenbatch.batch.tokens': 16, 'tokenbatch.batch.utilization': 0.16, 'tokenbatch.batch.split_depth': 0, 'error.type': 'ContextOverflowError' },
+      {
+        ...common,
+        'tokenbatch.batch.items': 4,
+        'tokenbatch.batch.tokens': 16,
+        'tokenbatch.batch.utilization': 0.16,
+        'tokenbatch.batch.split_depth': 0,
+        'error.type': 'ContextOverflowError',
+      },
       { ...common, 'tokenbatch.batch.items': 2, 'tokenbatch.batch.tokens': 8, 'tokenbatch.batch.utilization': 0.08, 'tokenbatch.batch.split_depth': 1 },
       { ...common, 'tokenbatch.batch.items': 2, 'tokenbatch.batch.tokens': 8, 'tokenbatch.batch.utilization': 0.08, 'tokenbatch.batch.split_depth': 1 },
     ]);
@@ -426,12 +437,19 @@ describe('batch spans', () => {
     const clock = epochClock();
     const arrivals = new Map<string, string>();
     const source = new Observable<string>((subscriber) => {
-      for (const [at, text] of [[0, 'xxxxxxxx'], [10, 'yyy']] as const) {
-        clock.schedule(() => sdk.tracer.startActiveSpan(`arrive ${text}`, (span) => {
-          arrivals.set(text, span.spanContext().spanId);
-          subscriber.next(text);
-          span.end();
-        }), at);
+      for (const [at, text] of [
+        [0, 'xxxxxxxx'],
+        [10, 'yyy'],
+      ] as const) {
+        clock.schedule(
+          () =>
+            sdk.tracer.startActiveSpan(`arrive ${text}`, (span) => {
+              arrivals.set(text, span.spanContext().spanId);
+              subscriber.next(text);
+              span.end();
+            }),
+          at,
+        );
       }
       clock.schedule(() => subscriber.complete(), 20);
     });
@@ -441,17 +459,19 @@ describe('batch spans', () => {
         clock.schedule(() => (batch.tokens > 5 ? reject(new ContextOverflowError('too long')) : resolve(batch.items.map((item) => item.length.toString()))), 1),
       );
     const outcomes: Outcome<string, string>[] = [];
-    await runVirtual(clock, () =>
-      new Promise<void>((resolve, reject) => {
-        source
-          .pipe(
-            bufferByTokens({ maxTokens: 10, tokenizer: charTokenizer(), scheduler: clock, telemetry: sdk.telemetry }),
-            splitOnOverflow({ chunk: { overlapTokens: 0, merge: (parts: string[]) => parts.join('+') } }),
-            mergeBatches(handler, { scheduler: clock, telemetry: sdk.telemetry, retry: false }),
-            orderedResults(),
-          )
-          .subscribe({ next: (outcome) => outcomes.push(outcome), error: reject, complete: resolve });
-      }),
+    await runVirtual(
+      clock,
+      () =>
+        new Promise<void>((resolve, reject) => {
+          source
+            .pipe(
+              bufferByTokens({ maxTokens: 10, tokenizer: charTokenizer(), scheduler: clock, telemetry: sdk.telemetry }),
+              splitOnOverflow({ chunk: { overlapTokens: 0, merge: (parts: string[]) => parts.join('+') } }),
+              mergeBatches(handler, { scheduler: clock, telemetry: sdk.telemetry, retry: false }),
+              orderedResults(),
+            )
+            .subscribe({ next: (outcome) => outcomes.push(outcome), error: reject, complete: resolve });
+        }),
     );
     expect(outcomes.map((outcome) => (outcome.ok ? outcome.value : outcome.error.name))).toEqual(['4+4', '3']);
     const spans = sdk.batchSpans();
@@ -505,7 +525,9 @@ describe('instruments', () => {
     // Tokens as the batcher knew them: exact for the batch closed by tokens (its counts were resolved),
     // the proven upper bound for the others, flagged tokens_exact: false (nothing is counted for telemetry).
     const flagged = <P extends { attributes: Attributes }>(points: P[]) =>
-      points.map((point) => (point.attributes['tokenbatch.batch.close_reason'] === 'tokens' ? point : { ...point, attributes: { ...point.attributes, 'tokenbatch.batch.tokens_exact': false } }));
+      points.map((point) =>
+        point.attributes['tokenbatch.batch.close_reason'] === 'tokens' ? point : { ...point, attributes: { ...point.attributes, 'tokenbatch.batch.tokens_exact': false } },
+      );
     expect(histograms(collected.get('tokenbatch.batch.tokens'))).toEqual(sorted(flagged(byReason({ tokens: 7, items: 8, time: 5, end: 3 }))));
     expect(histograms(collected.get('tokenbatch.batch.utilization'))).toEqual(sorted(flagged(byReason({ tokens: 0.7, items: 0.8, time: 0.5, end: 0.3 }))));
     // Five attempts of 20 ms: three succeeded, one transient failure, one quota failure.
@@ -570,7 +592,7 @@ describe('instruments', () => {
     const ok = latency.find((point) => point.attributes['tokenbatch.outcome'] === 'ok');
     expect(ok?.value.count).toBeLessThan(6);
     expect(ok?.value.max).toBe(0.095);
-    expect(sums(collected.get('tokenbatch.outcomes')).reduce((sum, point) => sum + (point.value), 0)).toBe(7);
+    expect(sums(collected.get('tokenbatch.outcomes')).reduce((sum, point) => sum + point.value, 0)).toBe(7);
   });
 
   it('rejects an itemHistograms setting other than batch or item', () => {
@@ -580,15 +602,17 @@ describe('instruments', () => {
   it('counts waits for the rate limiter', async () => {
     const sdk = makeSdk();
     const clock = epochClock();
-    await runVirtual(clock, () =>
-      new Promise<void>((resolve, reject) => {
-        from(['a', 'b', 'c'])
-          .pipe(
-            bufferByTokens({ maxTokens: 100, maxItems: 1, tokenizer: charTokenizer(), scheduler: clock, telemetry: sdk.telemetry }),
-            mergeBatches(async (batch) => batch.items, { scheduler: clock, telemetry: sdk.telemetry, rateLimit: { requestsPerMinute: 2, windowMs: 100 } }),
-          )
-          .subscribe({ error: reject, complete: resolve });
-      }),
+    await runVirtual(
+      clock,
+      () =>
+        new Promise<void>((resolve, reject) => {
+          from(['a', 'b', 'c'])
+            .pipe(
+              bufferByTokens({ maxTokens: 100, maxItems: 1, tokenizer: charTokenizer(), scheduler: clock, telemetry: sdk.telemetry }),
+              mergeBatches(async (batch) => batch.items, { scheduler: clock, telemetry: sdk.telemetry, rateLimit: { requestsPerMinute: 2, windowMs: 100 } }),
+            )
+            .subscribe({ error: reject, complete: resolve });
+        }),
     );
     const collected = await sdk.reader.metrics();
     // Two requests fit the window; the third waited.
@@ -633,16 +657,18 @@ describe('instruments', () => {
     const clock = epochClock();
     // 42 is not a string: its outcome fails with InvalidItemError, and it never joins a batch.
     const outcomes: Outcome<unknown, unknown>[] = [];
-    await runVirtual(clock, () =>
-      new Promise<void>((resolve, reject) => {
-        from(['one', 42, 'two'])
-          .pipe(
-            bufferByTokens<unknown>({ maxTokens: 100, tokenizer: charTokenizer(), scheduler: clock, telemetry: sdk.telemetry }),
-            mergeBatches(async (batch) => batch.items, { scheduler: clock, telemetry: sdk.telemetry }),
-            orderedResults(),
-          )
-          .subscribe({ next: (outcome) => outcomes.push(outcome), error: reject, complete: resolve });
-      }),
+    await runVirtual(
+      clock,
+      () =>
+        new Promise<void>((resolve, reject) => {
+          from(['one', 42, 'two'])
+            .pipe(
+              bufferByTokens<unknown>({ maxTokens: 100, tokenizer: charTokenizer(), scheduler: clock, telemetry: sdk.telemetry }),
+              mergeBatches(async (batch) => batch.items, { scheduler: clock, telemetry: sdk.telemetry }),
+              orderedResults(),
+            )
+            .subscribe({ next: (outcome) => outcomes.push(outcome), error: reject, complete: resolve });
+        }),
     );
     expect(outcomes.map((outcome) => (outcome.ok ? outcome.value : outcome.error.name))).toEqual(['one', 'InvalidItemError', 'two']);
     let collected = await sdk.reader.metrics();
@@ -685,7 +711,10 @@ describe('telemetry sources', () => {
 
   it('picks up an SDK registered after the operators were created, when the chain is subscribed', async () => {
     const sdk = makeSdk();
-    const chain = from(['a', 'b']).pipe(bufferByTokens({ maxTokens: 100, tokenizer: charTokenizer() }), mergeBatches(async (batch) => batch.items));
+    const chain = from(['a', 'b']).pipe(
+      bufferByTokens({ maxTokens: 100, tokenizer: charTokenizer() }),
+      mergeBatches(async (batch) => batch.items),
+    );
     trace.setGlobalTracerProvider(sdk.tracerProvider);
     metrics.setGlobalMeterProvider(sdk.meterProvider);
     await new Promise<void>((resolve, reject) => chain.subscribe({ error: reject, complete: resolve }));
@@ -726,7 +755,10 @@ describe('telemetry sources', () => {
       const tokenizer = charTokenizer();
       await new Promise<void>((resolve, reject) =>
         from(['alpha', 'beta', 'gamma'])
-          .pipe(bufferByTokens({ maxTokens: 100, tokenizer, ...(telemetry === undefined ? {} : { telemetry }) }), mergeBatches(async (batch) => batch.items, telemetry === undefined ? {} : { telemetry }))
+          .pipe(
+            bufferByTokens({ maxTokens: 100, tokenizer, ...(telemetry === undefined ? {} : { telemetry }) }),
+            mergeBatches(async (batch) => batch.items, telemetry === undefined ? {} : { telemetry }),
+          )
           .subscribe({ error: reject, complete: resolve }),
       );
       return tokenizer.calls;

@@ -40,7 +40,10 @@ describe('mergeBatches: adaptive concurrency', () => {
     const limits: number[] = [];
     stats.onProgress((s) => limits.push(s.calls.concurrency), { intervalMs: 500 });
     const batches = Array.from({ length: 800 }, (_, i) => [`x${i}`]);
-    const seen = await collect(clock, from(batches).pipe(mergeBatches(handler, { scheduler: clock, concurrency: { min: 1, max: 12 }, stats, retry: { maxAttempts: 30, random: () => 0 } })));
+    const seen = await collect(
+      clock,
+      from(batches).pipe(mergeBatches(handler, { scheduler: clock, concurrency: { min: 1, max: 12 }, stats, retry: { maxAttempts: 30, random: () => 0 } })),
+    );
     // onProgress keeps its own timer; the run ended once every outcome was out.
     expect(seen).toHaveLength(800);
     // A provider that answers 429 at once whenever it is full lets a batch lose the race for a slot
@@ -55,14 +58,24 @@ describe('mergeBatches: adaptive concurrency', () => {
 
   it('never runs more calls than max, whatever the provider does (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 10 }), fc.integer({ min: 1, max: 20 }), fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 10 }), async (min, span, capacities) => {
-        const max = min + span;
-        const clock = new VirtualTimeScheduler();
-        const { handler, starts } = provider(clock, (now) => capacities[Math.floor(now / 300) % capacities.length] as number);
-        const seen = await collect(clock, from(Array.from({ length: 120 }, (_, i) => [`x${i}`])).pipe(mergeBatches(handler, { scheduler: clock, concurrency: { min, max }, retry: { maxAttempts: 50, baseDelayMs: 5, random: () => 0.5 } })));
-        expect(seen).toHaveLength(120);
-        expect(Math.max(...starts.map((start) => start.running))).toBeLessThanOrEqual(max);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 10 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 10 }),
+        async (min, span, capacities) => {
+          const max = min + span;
+          const clock = new VirtualTimeScheduler();
+          const { handler, starts } = provider(clock, (now) => capacities[Math.floor(now / 300) % capacities.length] as number);
+          const seen = await collect(
+            clock,
+            from(Array.from({ length: 120 }, (_, i) => [`x${i}`])).pipe(
+              mergeBatches(handler, { scheduler: clock, concurrency: { min, max }, retry: { maxAttempts: 50, baseDelayMs: 5, random: () => 0.5 } }),
+            ),
+          );
+          expect(seen).toHaveLength(120);
+          expect(Math.max(...starts.map((start) => start.running))).toBeLessThanOrEqual(max);
+        },
+      ),
       { numRuns: 40, seed: 2 },
     );
   });

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { Observable} from 'rxjs';
+import type { Observable } from 'rxjs';
 import { from, lastValueFrom, map, mergeMap, timer, toArray, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { bufferByTokens, createStats, groupByLength, mergeBatches, type Batch } from '../../src/index.js';
@@ -13,7 +13,14 @@ function arrivals(clock: VirtualTimeScheduler, times: readonly number[]): Observ
 
 async function batchesOf(clock: VirtualTimeScheduler, source: Observable<Batch<string>>) {
   const seen: { at: number; batch: Batch<string> }[] = [];
-  await runVirtual(clock, () => lastValueFrom(source.pipe(map((batch) => seen.push({ at: clock.now(), batch })), toArray())));
+  await runVirtual(clock, () =>
+    lastValueFrom(
+      source.pipe(
+        map((batch) => seen.push({ at: clock.now(), batch })),
+        toArray(),
+      ),
+    ),
+  );
   return seen;
 }
 
@@ -23,7 +30,10 @@ describe('bufferByTokens: latencyTargetMs and minItems', () => {
   it('grows the wait toward the target when traffic is sparse, so batches fill (sizes change with traffic)', async () => {
     const clock = new VirtualTimeScheduler();
     const times = every(40, 60);
-    const seen = await batchesOf(clock, arrivals(clock, times).pipe(bufferByTokens<string>({ maxTokens: 10_000, maxWaitMs: 1000, latencyTargetMs: 400, tokenizer: charTokens, scheduler: clock })));
+    const seen = await batchesOf(
+      clock,
+      arrivals(clock, times).pipe(bufferByTokens<string>({ maxTokens: 10_000, maxWaitMs: 1000, latencyTargetMs: 400, tokenizer: charTokens, scheduler: clock })),
+    );
     const sizes = seen.map(({ batch }) => batch.items.length);
     // It starts at half the target (200 ms: 5 items at one per 40 ms) and grows to the target (400 ms: 10 items).
     expect(sizes[0]).toBe(6);
@@ -57,7 +67,12 @@ describe('bufferByTokens: latencyTargetMs and minItems', () => {
 
   it('minItems: an adaptive close waits for minItems; maxWaitMs still closes a smaller batch', async () => {
     const clock = new VirtualTimeScheduler();
-    const seen = await batchesOf(clock, arrivals(clock, [0, 500, 600, 2000]).pipe(bufferByTokens<string>({ maxTokens: 10_000, maxWaitMs: 1000, latencyTargetMs: 100, minItems: 3, tokenizer: charTokens, scheduler: clock })));
+    const seen = await batchesOf(
+      clock,
+      arrivals(clock, [0, 500, 600, 2000]).pipe(
+        bufferByTokens<string>({ maxTokens: 10_000, maxWaitMs: 1000, latencyTargetMs: 100, minItems: 3, tokenizer: charTokens, scheduler: clock }),
+      ),
+    );
     expect(seen.map(({ at, batch }) => [at, batch.items, batch.closeReason])).toEqual([
       [600, ['i0', 'i1', 'i2'], 'time'],
       [2000, ['i3'], 'end'],

@@ -30,7 +30,8 @@ function countingSource(items: string[]) {
 describe('bufferByTokens on async iterables', () => {
   it('pulls from its source only while the consumer waits (no eager draining)', async () => {
     const { iterable, state } = countingSource(['aa', 'bb', 'cc', 'dd', 'ee', 'ff', 'gg', 'hh']);
-    const iterator = ixFrom(iterable).pipe(bufferByTokens({ maxTokens: 4, tokenizer: charTokens }))[Symbol.asyncIterator]();
+    const batches = ixFrom(iterable).pipe(bufferByTokens({ maxTokens: 4, tokenizer: charTokens }));
+    const iterator = batches[Symbol.asyncIterator]();
     expect(state.pulls).toBe(0); // lazy until asked
     const first = await iterator.next();
     expect(first.value?.items).toEqual(['aa', 'bb']);

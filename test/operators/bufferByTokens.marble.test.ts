@@ -13,7 +13,14 @@ function scheduler() {
 
 const shape = (batch: Batch<string>) => ({ items: batch.items.join(','), reason: batch.closeReason, oversize: batch.oversize, tokens: batch.tokens });
 
-function run(options: Partial<BufferByTokensOptions<string>>, source: string, expected: string, batches: Record<string, ReturnType<typeof shape>>, error?: unknown, subscription?: string) {
+function run(
+  options: Partial<BufferByTokensOptions<string>>,
+  source: string,
+  expected: string,
+  batches: Record<string, ReturnType<typeof shape>>,
+  error?: unknown,
+  subscription?: string,
+) {
   const testScheduler = scheduler();
   testScheduler.run(({ cold, expectObservable }) => {
     const input = cold(source, values, error);
@@ -63,10 +70,7 @@ describe('bufferByTokens closing rules (marbles)', () => {
   it("with oversize: 'error' emits the open batch, then fails naming the item", () => {
     const testScheduler = scheduler();
     testScheduler.run(({ cold, expectObservable }) => {
-      const output = cold('-a-e-c-|', values).pipe(
-        bufferByTokens<string>({ maxTokens: 6, tokenizer: charTokens, oversize: 'error', scheduler: testScheduler }),
-        map(shape),
-      );
+      const output = cold('-a-e-c-|', values).pipe(bufferByTokens<string>({ maxTokens: 6, tokenizer: charTokens, oversize: 'error', scheduler: testScheduler }), map(shape));
       expectObservable(output).toBe('---(x#)', { x: batch('aa', 'tokens', 2) }, new OversizeItemError(1, 10, 6));
     });
   });

@@ -109,30 +109,35 @@ describe('bufferByTokens properties', () => {
     // Arrivals at even times and an odd maxWaitMs: no arrival coincides with a deadline.
     const eventsArb = fc.array(fc.record({ gap: fc.integer({ min: 1, max: 6 }).map((n) => n * 2), text: fc.string({ maxLength: 12 }) }), { maxLength: 40 });
     await fc.assert(
-      fc.asyncProperty(eventsArb, optionsArb, fc.integer({ min: 0, max: 10 }).map((n) => n * 2 + 1), async (raw, o, maxWaitMs) => {
-        let time = 0;
-        const events = raw.map(({ gap, text }) => ({ at: (time += gap), value: text }));
+      fc.asyncProperty(
+        eventsArb,
+        optionsArb,
+        fc.integer({ min: 0, max: 10 }).map((n) => n * 2 + 1),
+        async (raw, o, maxWaitMs) => {
+          let time = 0;
+          const events = raw.map(({ gap, text }) => ({ at: (time += gap), value: text }));
 
-        const rxScheduler = new VirtualTimeScheduler();
-        const rxOut: { batch: ReturnType<typeof summarize>; at: number; firstAt: number }[] = [];
-        merge(...events.map((event) => timer(event.at, rxScheduler).pipe(map(() => event.value))))
-          .pipe(bufferByTokens({ ...o, tokenizer: halfTokens, maxWaitMs, scheduler: rxScheduler }))
-          .subscribe((batch) => rxOut.push({ batch: summarize(batch), at: rxScheduler.now(), firstAt: (events[batch.itemIndices[0] as number] as { at: number }).at }));
-        rxScheduler.flush();
+          const rxScheduler = new VirtualTimeScheduler();
+          const rxOut: { batch: ReturnType<typeof summarize>; at: number; firstAt: number }[] = [];
+          merge(...events.map((event) => timer(event.at, rxScheduler).pipe(map(() => event.value))))
+            .pipe(bufferByTokens({ ...o, tokenizer: halfTokens, maxWaitMs, scheduler: rxScheduler }))
+            .subscribe((batch) => rxOut.push({ batch: summarize(batch), at: rxScheduler.now(), firstAt: (events[batch.itemIndices[0] as number] as { at: number }).at }));
+          rxScheduler.flush();
 
-        const ixScheduler = new VirtualTimeScheduler();
-        const ixOut: typeof rxOut = [];
-        await runVirtual(ixScheduler, async () => {
-          const batches = ixFrom(timedSource(ixScheduler, events)).pipe(bufferByTokensIterable({ ...o, tokenizer: halfTokens, maxWaitMs, scheduler: ixScheduler }));
-          for await (const batch of batches) {
-            ixOut.push({ batch: summarize(batch), at: ixScheduler.now(), firstAt: (events[batch.itemIndices[0] as number] as { at: number }).at });
-          }
-        });
+          const ixScheduler = new VirtualTimeScheduler();
+          const ixOut: typeof rxOut = [];
+          await runVirtual(ixScheduler, async () => {
+            const batches = ixFrom(timedSource(ixScheduler, events)).pipe(bufferByTokensIterable({ ...o, tokenizer: halfTokens, maxWaitMs, scheduler: ixScheduler }));
+            for await (const batch of batches) {
+              ixOut.push({ batch: summarize(batch), at: ixScheduler.now(), firstAt: (events[batch.itemIndices[0] as number] as { at: number }).at });
+            }
+          });
 
-        expect(ixOut).toEqual(rxOut);
-        for (const { at, firstAt } of rxOut) expect(at - firstAt).toBeLessThanOrEqual(maxWaitMs);
-        expect(rxOut.flatMap((entry) => entry.batch.items)).toEqual(events.map((event) => event.value));
-      }),
+          expect(ixOut).toEqual(rxOut);
+          for (const { at, firstAt } of rxOut) expect(at - firstAt).toBeLessThanOrEqual(maxWaitMs);
+          expect(rxOut.flatMap((entry) => entry.batch.items)).toEqual(events.map((event) => event.value));
+        },
+      ),
       { seed: 3, numRuns: 200 },
     );
   });

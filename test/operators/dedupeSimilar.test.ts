@@ -26,7 +26,8 @@ describe('dedupeSimilar on a plain stream', () => {
       ['Translate to French: The meeting is on Monday.', 'Translate to French: The meeting is on Tuesday.'],
       ['ticket 0: app crashes on start 0', 'ticket 2: app crashes on start 62'],
     ];
-    const run = async (options: Parameters<typeof dedupeSimilar<string>>[0], texts: string[]) => firstValueFrom(from(texts).pipe(dedupeSimilar(options), ...itemsOnly<string>(), toArray()));
+    const run = async (options: Parameters<typeof dedupeSimilar<string>>[0], texts: string[]) =>
+      firstValueFrom(from(texts).pipe(dedupeSimilar(options), ...itemsOnly<string>(), toArray()));
     for (const pair of pairs) {
       expect(await run(undefined, pair)).toEqual(pair);
       expect(await run({ method: 'minhash' }, pair)).toEqual(pair);
@@ -36,7 +37,8 @@ describe('dedupeSimilar on a plain stream', () => {
   });
 
   it('takes a key normalizer, a custom guard and a custom similar', async () => {
-    const run = async (options: Parameters<typeof dedupeSimilar<string>>[0], texts: string[]) => firstValueFrom(from(texts).pipe(dedupeSimilar(options), ...itemsOnly<string>(), toArray()));
+    const run = async (options: Parameters<typeof dedupeSimilar<string>>[0], texts: string[]) =>
+      firstValueFrom(from(texts).pipe(dedupeSimilar(options), ...itemsOnly<string>(), toArray()));
     const signed = ['Where is my parcel?\n-- Sent at 10:02', 'Where is my parcel?\n-- Sent at 10:07'];
     expect(await run(undefined, signed)).toEqual(signed);
     expect(await run({ key: (text) => text.replace(/\n-- .*$/s, '') }, signed)).toEqual([signed[0]]);
@@ -44,13 +46,21 @@ describe('dedupeSimilar on a plain stream', () => {
     expect(await run({ method: 'minhash' }, texts)).toEqual([texts[0]]);
     expect(await run({ method: 'minhash', guard: (a) => !a.startsWith('VIP') }, texts)).toEqual(texts);
     const subject = (text: string) => text.split(':')[0];
-    expect(await run({ similar: (a, b) => subject(a) === subject(b) }, ['Re order 5: late', 'Re order 5: still late', 'Re order 6: late'])).toEqual(['Re order 5: late', 'Re order 6: late']);
-    expect(await run({ similar: (a, b) => subject(a) === subject(b), guards: { numbers: true } }, ['Billing: charged $5', 'Billing: charged $6'])).toEqual(['Billing: charged $5', 'Billing: charged $6']);
+    expect(await run({ similar: (a, b) => subject(a) === subject(b) }, ['Re order 5: late', 'Re order 5: still late', 'Re order 6: late'])).toEqual([
+      'Re order 5: late',
+      'Re order 6: late',
+    ]);
+    expect(await run({ similar: (a, b) => subject(a) === subject(b), guards: { numbers: true } }, ['Billing: charged $5', 'Billing: charged $6'])).toEqual([
+      'Billing: charged $5',
+      'Billing: charged $6',
+    ]);
   });
 
   it('emits only representatives and reports duplicates through onDuplicate', async () => {
     const reported: [string, string, number][] = [];
-    const out = await firstValueFrom(from(tickets).pipe(dedupeSimilar({ method: 'minhash', onDuplicate: (item, rep, similarity) => reported.push([item, rep, similarity]) }), ...itemsOnly<string>(), toArray()));
+    const out = await firstValueFrom(
+      from(tickets).pipe(dedupeSimilar({ method: 'minhash', onDuplicate: (item, rep, similarity) => reported.push([item, rep, similarity]) }), ...itemsOnly<string>(), toArray()),
+    );
     expect(out).toEqual([tickets[0], tickets[1], tickets[4]]);
     expect(reported.map(([item, rep]) => [item, rep])).toEqual([
       [tickets[2], tickets[0]],
@@ -76,12 +86,20 @@ describe('dedupeSimilar on a plain stream', () => {
   });
 
   it('forgets representatives beyond maxEntries', async () => {
-    const out = await firstValueFrom(from(['alpha beta gamma', 'delta epsilon zeta', 'alpha beta gamma']).pipe(dedupeSimilar({ method: 'exact', maxEntries: 1 }), ...itemsOnly<string>(), toArray()));
+    const out = await firstValueFrom(
+      from(['alpha beta gamma', 'delta epsilon zeta', 'alpha beta gamma']).pipe(dedupeSimilar({ method: 'exact', maxEntries: 1 }), ...itemsOnly<string>(), toArray()),
+    );
     expect(out).toHaveLength(3);
   });
 
   it('works the same on async iterables', async () => {
-    const out = await ixToArray(ixFrom(tickets).pipe(iterable.dedupeSimilar<string>({ method: 'minhash' }), ixFilter(isItem<string>), ixMap((entry: IndexedItem<string>) => entry.item)));
+    const out = await ixToArray(
+      ixFrom(tickets).pipe(
+        iterable.dedupeSimilar<string>({ method: 'minhash' }),
+        ixFilter(isItem<string>),
+        ixMap((entry: IndexedItem<string>) => entry.item),
+      ),
+    );
     expect(out).toEqual([tickets[0], tickets[1], tickets[4]]);
   });
 
@@ -112,8 +130,12 @@ describe('dedupeSimilar on a plain stream', () => {
     expect(() => dedupeSimilar({ method: 'fuzzy' as 'exact' })).toThrow(RangeError);
     expect(() => dedupeSimilar({ maxEntries: 0 })).toThrow(/maxEntries/);
     expect(() => dedupeSimilar({ threshold: 2 })).toThrow(/threshold/);
-    expect(() => dedupeSimilar({ threshold: 0.8 })).toThrow(new RangeError("dedupeSimilar: threshold: applies to 'minhash', 'embedding' or similar, and method is 'exact' (the default)"));
-    expect(() => dedupeSimilar({ method: 'minhash', guards: { digits: false } as never })).toThrow(new TypeError("dedupeSimilar: unknown option 'guards.digits' (known: numbers, negations, calendar, names, opposites)"));
+    expect(() => dedupeSimilar({ threshold: 0.8 })).toThrow(
+      new RangeError("dedupeSimilar: threshold: applies to 'minhash', 'embedding' or similar, and method is 'exact' (the default)"),
+    );
+    expect(() => dedupeSimilar({ method: 'minhash', guards: { digits: false } as never })).toThrow(
+      new TypeError("dedupeSimilar: unknown option 'guards.digits' (known: numbers, negations, calendar, names, opposites)"),
+    );
     expect(() => dedupeSimilar({ similar: () => true, method: 'minhash' })).toThrow(new RangeError("dedupeSimilar: similar: replaces method, leave method unset (got 'minhash')"));
     expect(() => dedupeSimilar({ key: 'body' as never })).toThrow(new TypeError('dedupeSimilar: key: expected a function (item) => string, got string'));
     expect(() => dedupeSimilar({ similar: () => true, threshold: 1.5 })).toThrow(/threshold/);
@@ -157,11 +179,14 @@ describe('dedupeSimilar in a chain', () => {
         .pipe(
           dedupeSimilar({ method: 'exact' }),
           bufferByTokens({ maxTokens: 1000, maxItems: 1 }),
-          mergeBatches(async (batch) => {
-            calls++;
-            if (calls === 1) throw new TransientError('503');
-            return batch.items.map((item) => `v:${item}`);
-          }, { retry: false }),
+          mergeBatches(
+            async (batch) => {
+              calls++;
+              if (calls === 1) throw new TransientError('503');
+              return batch.items.map((item) => `v:${item}`);
+            },
+            { retry: false },
+          ),
           orderedResults(),
         )
         .subscribe({ next: (outcome) => outcomes.push(outcome), complete: resolve }),

@@ -51,37 +51,43 @@ describe('groupByLength', () => {
     const bucket = (text: string) => boundaries.filter((b) => text.length >= b).length;
     const eventsArb = fc.array(fc.record({ gap: fc.integer({ min: 1, max: 5 }).map((n) => n * 2), text: fc.string({ maxLength: 12 }) }), { maxLength: 40 });
     await fc.assert(
-      fc.asyncProperty(eventsArb, fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 0, max: 8 }).map((n) => n * 2 + 1), async (raw, maxTokens, maxItems, maxWaitMs) => {
-        let time = 0;
-        const events = raw.map(({ gap, text }) => ({ at: (time += gap), value: text }));
-        const options = { maxTokens, maxItems, maxWaitMs, boundaries, tokenizer: charTokens };
+      fc.asyncProperty(
+        eventsArb,
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 0, max: 8 }).map((n) => n * 2 + 1),
+        async (raw, maxTokens, maxItems, maxWaitMs) => {
+          let time = 0;
+          const events = raw.map(({ gap, text }) => ({ at: (time += gap), value: text }));
+          const options = { maxTokens, maxItems, maxWaitMs, boundaries, tokenizer: charTokens };
 
-        const rxScheduler = new VirtualTimeScheduler();
-        const rxOut: { batch: ReturnType<typeof summarize>; at: number }[] = [];
-        merge(...events.map((event) => timer(event.at, rxScheduler).pipe(map(() => event.value))))
-          .pipe(groupByLength({ ...options, scheduler: rxScheduler }))
-          .subscribe((batch) => rxOut.push({ batch: summarize(batch), at: rxScheduler.now() }));
-        rxScheduler.flush();
+          const rxScheduler = new VirtualTimeScheduler();
+          const rxOut: { batch: ReturnType<typeof summarize>; at: number }[] = [];
+          merge(...events.map((event) => timer(event.at, rxScheduler).pipe(map(() => event.value))))
+            .pipe(groupByLength({ ...options, scheduler: rxScheduler }))
+            .subscribe((batch) => rxOut.push({ batch: summarize(batch), at: rxScheduler.now() }));
+          rxScheduler.flush();
 
-        const ixScheduler = new VirtualTimeScheduler();
-        const ixOut: typeof rxOut = [];
-        await runVirtual(ixScheduler, async () => {
-          for await (const batch of ixFrom(timedSource(ixScheduler, events)).pipe(groupByLengthIterable({ ...options, scheduler: ixScheduler }))) {
-            ixOut.push({ batch: summarize(batch), at: ixScheduler.now() });
+          const ixScheduler = new VirtualTimeScheduler();
+          const ixOut: typeof rxOut = [];
+          await runVirtual(ixScheduler, async () => {
+            for await (const batch of ixFrom(timedSource(ixScheduler, events)).pipe(groupByLengthIterable({ ...options, scheduler: ixScheduler }))) {
+              ixOut.push({ batch: summarize(batch), at: ixScheduler.now() });
+            }
+          });
+          expect(ixOut).toEqual(rxOut);
+
+          const indices = rxOut.flatMap(({ batch }) => batch.indices).sort((a, b) => a - b);
+          expect(indices).toEqual(events.map((_, i) => i));
+          for (const { batch, at } of rxOut) {
+            expect(new Set((batch.items as string[]).map(bucket)).size).toBe(1);
+            expect(batch.items.length).toBeLessThanOrEqual(maxItems);
+            for (const index of batch.indices) expect(at - (events[index] as { at: number }).at).toBeLessThanOrEqual(maxWaitMs);
+            // Within a bucket, arrival order is kept.
+            expect([...batch.indices].sort((a, b) => a - b)).toEqual(batch.indices);
           }
-        });
-        expect(ixOut).toEqual(rxOut);
-
-        const indices = rxOut.flatMap(({ batch }) => batch.indices).sort((a, b) => a - b);
-        expect(indices).toEqual(events.map((_, i) => i));
-        for (const { batch, at } of rxOut) {
-          expect(new Set((batch.items as string[]).map(bucket)).size).toBe(1);
-          expect(batch.items.length).toBeLessThanOrEqual(maxItems);
-          for (const index of batch.indices) expect(at - (events[index] as { at: number }).at).toBeLessThanOrEqual(maxWaitMs);
-          // Within a bucket, arrival order is kept.
-          expect([...batch.indices].sort((a, b) => a - b)).toEqual(batch.indices);
-        }
-      }),
+        },
+      ),
       { seed: 11, numRuns: 300 },
     );
   });

@@ -2,7 +2,18 @@ import fc from 'fast-check';
 import { from as ixFrom } from 'ix/asynciterable';
 import { lastValueFrom, toArray, defer, from, Observable, Subject, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { BatchRejectedError, BatchResultMismatchError, mergeBatches, QueueOverflowError, QuotaExhaustedError, RateLimitError, TimeoutError, TransientError, type BatchHandler, type Outcome } from '../../src/index.js';
+import {
+  BatchRejectedError,
+  BatchResultMismatchError,
+  mergeBatches,
+  QueueOverflowError,
+  QuotaExhaustedError,
+  RateLimitError,
+  TimeoutError,
+  TransientError,
+  type BatchHandler,
+  type Outcome,
+} from '../../src/index.js';
 import * as iterable from '../../src/iterable.js';
 import { trackedScheduler } from '../support/virtual-time.js';
 import { charTokens, collect, timedHandler } from '../support/handlers.js';
@@ -34,7 +45,9 @@ describe('mergeBatches', () => {
 
   it('retries with backoff, honours retryAfterMs, and reports attempts', async () => {
     const scheduler = new VirtualTimeScheduler();
-    const { handler, calls } = timedHandler(scheduler, (_, attempt) => (attempt === 1 ? new RateLimitError('slow down', { retryAfterMs: 700 }) : attempt === 2 ? new TransientError('502') : 5));
+    const { handler, calls } = timedHandler(scheduler, (_, attempt) =>
+      attempt === 1 ? new RateLimitError('slow down', { retryAfterMs: 700 }) : attempt === 2 ? new TransientError('502') : 5,
+    );
     const seen = await collect(scheduler, from([['a']]).pipe(mergeBatches(handler, { scheduler, retry: { maxAttempts: 3, baseDelayMs: 100, random: () => 0.5 } })));
     // attempt 1 fails at 1 ms; wait 700 + 10% of a jittered 50 ms; attempt 2 fails 1 ms later; then 0.5 * 200 ms.
     expect(calls.map((call) => call.start)).toEqual([0, 706, 807]);
@@ -141,7 +154,12 @@ describe('mergeBatches', () => {
     const seen: Outcome<string, string>[] = [];
     const release: (() => void)[] = [];
     subject
-      .pipe(mergeBatches<string, string>((batch) => new Promise((resolve) => release.push(() => resolve(batch.items.map((item) => `v:${item}`)))), { concurrency: 1, maxQueuedItems: 2 }))
+      .pipe(
+        mergeBatches<string, string>((batch) => new Promise((resolve) => release.push(() => resolve(batch.items.map((item) => `v:${item}`)))), {
+          concurrency: 1,
+          maxQueuedItems: 2,
+        }),
+      )
       .subscribe((outcome) => seen.push(outcome));
     for (const name of ['a', 'b', 'c', 'd', 'e']) subject.next([name]);
     // a is running, b and c wait; d and e overflow.
@@ -181,7 +199,6 @@ describe('mergeBatches', () => {
     expect(error).toMatchObject({ message: 'source broke' });
   });
 });
-
 
 describe('real backpressure on the async-iterable face', () => {
   it('a 1,000,000-item source with a slow handler never runs ahead of the work', async () => {
@@ -327,8 +344,7 @@ describe('mergeBatches with a result cache', () => {
       calls++;
       return batch.items.map((item) => (item.includes('bad') ? new TypeError('no answer') : item.toUpperCase()));
     };
-    const job = (batches: string[][]) =>
-      lastValueFrom(from(batches).pipe(mergeBatches(handler, { cache: { store, identity: { model: 'm', handler: 'upper@1' } } }), toArray()));
+    const job = (batches: string[][]) => lastValueFrom(from(batches).pipe(mergeBatches(handler, { cache: { store, identity: { model: 'm', handler: 'upper@1' } } }), toArray()));
     const view = (outcomes: Outcome<string, string>[]) => outcomes.map((o) => [o.index, o.ok ? o.value : o.error.name]).sort((a, b) => (a[0] as number) - (b[0] as number));
     const first = await job([['a', 'b'], ['bad'], ['c']]);
     expect(calls).toBe(3);
@@ -338,7 +354,12 @@ describe('mergeBatches with a result cache', () => {
     expect(view(second)).toEqual(view(first));
     // Only the failure is asked again: failures are never cached.
     expect(calls).toBe(1);
-    expect(second.filter((outcome) => isCached(outcome)).map((outcome) => outcome.item).sort()).toEqual(['a', 'b', 'c']);
+    expect(
+      second
+        .filter((outcome) => isCached(outcome))
+        .map((outcome) => outcome.item)
+        .sort(),
+    ).toEqual(['a', 'b', 'c']);
     // The key is the normalized text: case and white space do not make a new question.
     const third = await job([['  A', 'B']]);
     expect(third.map((outcome) => [outcome.ok && outcome.value, isCached(outcome)])).toEqual([

@@ -35,7 +35,10 @@ describe('mergeBatches: budget', () => {
   it('fails the items past a token budget with BudgetExceededError, sending nothing more', async () => {
     const clock = new VirtualTimeScheduler();
     const { handler, calls } = timedHandler(clock, () => 5);
-    const seen = await collect(clock, from([['aaaa'], ['bbbb'], ['cccc']]).pipe(mergeBatches(handler, { scheduler: clock, concurrency: 1, estimateTokens: () => 40, budget: { tokens: 100 } })));
+    const seen = await collect(
+      clock,
+      from([['aaaa'], ['bbbb'], ['cccc']]).pipe(mergeBatches(handler, { scheduler: clock, concurrency: 1, estimateTokens: () => 40, budget: { tokens: 100 } })),
+    );
     expect(calls).toHaveLength(2);
     const failed = seen.filter(({ outcome }) => !outcome.ok);
     expect(failed).toHaveLength(1);
@@ -46,7 +49,12 @@ describe('mergeBatches: budget', () => {
   it("pauses with onExceeded: 'pause' until the window has room", async () => {
     const clock = new VirtualTimeScheduler();
     const { handler, calls } = timedHandler(clock, () => 5);
-    const seen = await collect(clock, from([['a'], ['b'], ['c']]).pipe(mergeBatches(handler, { scheduler: clock, concurrency: 3, estimateTokens: () => 40, budget: { tokens: 100, windowMs: 1000, onExceeded: 'pause' } })));
+    const seen = await collect(
+      clock,
+      from([['a'], ['b'], ['c']]).pipe(
+        mergeBatches(handler, { scheduler: clock, concurrency: 3, estimateTokens: () => 40, budget: { tokens: 100, windowMs: 1000, onExceeded: 'pause' } }),
+      ),
+    );
     expect(seen.every(({ outcome }) => outcome.ok)).toBe(true);
     expect(calls.map((call) => call.start)).toEqual([0, 0, 1000]);
   });
@@ -54,7 +62,10 @@ describe('mergeBatches: budget', () => {
   it('overshoots a money budget only by the in-flight calls’ under-estimate (property)', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.record({ tokens: fc.integer({ min: 1, max: 500 }), factor: fc.double({ min: 0.5, max: 2, noNaN: true }), ms: fc.integer({ min: 1, max: 200 }) }), { minLength: 1, maxLength: 40 }),
+        fc.array(fc.record({ tokens: fc.integer({ min: 1, max: 500 }), factor: fc.double({ min: 0.5, max: 2, noNaN: true }), ms: fc.integer({ min: 1, max: 200 }) }), {
+          minLength: 1,
+          maxLength: 40,
+        }),
         fc.integer({ min: 1, max: 6 }),
         fc.integer({ min: 100, max: 5000 }),
         async (calls, concurrency, capTokens) => {
@@ -76,7 +87,12 @@ describe('mergeBatches: budget', () => {
               }, call.ms),
             );
           };
-          const seen = await collect(clock, from(calls.map((_, i) => [`c${i}`])).pipe(mergeBatches(handler, { scheduler: clock, concurrency, estimateTokens: (batch) => plan.get(batch.items[0] as string)!.tokens, budget: { usd: cap, price } })));
+          const seen = await collect(
+            clock,
+            from(calls.map((_, i) => [`c${i}`])).pipe(
+              mergeBatches(handler, { scheduler: clock, concurrency, estimateTokens: (batch) => plan.get(batch.items[0] as string)!.tokens, budget: { usd: cap, price } }),
+            ),
+          );
           expect(seen).toHaveLength(calls.length);
           const spentUsd = billed / 1_000_000;
           // The documented bound: at most `concurrency` calls in flight, each under-estimated by at most worstUnder.

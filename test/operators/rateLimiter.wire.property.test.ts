@@ -52,7 +52,12 @@ describe('the rate limit holds at the wire', () => {
           const outcomes = await runVirtual(clock, () =>
             Promise.all(
               pipelines.map((sizes) =>
-                lastValueFrom(from(sizes.map((size) => [size])).pipe(mergeBatches(handler, { concurrency, scheduler: clock, rateLimit: limiter, estimateTokens: (batch) => weight(batch.items) }), toArray())),
+                lastValueFrom(
+                  from(sizes.map((size) => [size])).pipe(
+                    mergeBatches(handler, { concurrency, scheduler: clock, rateLimit: limiter, estimateTokens: (batch) => weight(batch.items) }),
+                    toArray(),
+                  ),
+                ),
               ),
             ),
           );
@@ -74,7 +79,12 @@ describe('the rate limit holds at the wire', () => {
     const shared = rateLimiter({ tokensPerMinute: 10, windowMs: 1000, scheduler: clock });
     const { handler, calls } = timedHandler(clock, () => 1);
     const bad = [Number.NaN, -1, Number.POSITIVE_INFINITY];
-    const badOutcomes = await collect(clock, from([['x'], ['y'], ['z']]).pipe(mergeBatches(handler, { scheduler: clock, rateLimit: shared, estimateTokens: (batch) => bad[['x', 'y', 'z'].indexOf(batch.items[0] as string)] as number })));
+    const badOutcomes = await collect(
+      clock,
+      from([['x'], ['y'], ['z']]).pipe(
+        mergeBatches(handler, { scheduler: clock, rateLimit: shared, estimateTokens: (batch) => bad[['x', 'y', 'z'].indexOf(batch.items[0] as string)] as number }),
+      ),
+    );
     expect(badOutcomes.map(({ outcome }) => !outcome.ok && outcome.error.message)).toEqual([
       'mergeBatches: estimateTokens: expected a token count >= 0 for the batch of item 0, got NaN',
       'mergeBatches: estimateTokens: expected a token count >= 0 for the batch of item 1, got -1',

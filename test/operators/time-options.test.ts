@@ -23,8 +23,12 @@ describe('time options of any size mean "practically never", not "at once"', () 
     const scheduler = nodeLikeScheduler(clock);
     const closed: { at: number; batch: Batch<string> }[] = [];
     await runVirtual(clock, async () => {
-      const source = timedSource(clock, [{ at: 0, value: 'a' }, { at: 10, value: 'b' }]);
-      for await (const batch of iterable.bufferByTokens<string>({ maxTokens: 100, maxWaitMs: 30 * DAY, tokenizer: charTokens, scheduler })(source)) closed.push({ at: clock.now(), batch });
+      const source = timedSource(clock, [
+        { at: 0, value: 'a' },
+        { at: 10, value: 'b' },
+      ]);
+      for await (const batch of iterable.bufferByTokens<string>({ maxTokens: 100, maxWaitMs: 30 * DAY, tokenizer: charTokens, scheduler })(source))
+        closed.push({ at: clock.now(), batch });
     });
     // The source ended at 10 ms: the batch was still open then (it was not closed by time at 1 ms).
     expect(closed.map(({ at, batch }) => [at, batch.items, batch.closeReason])).toEqual([[10, ['a', 'b'], 'end']]);

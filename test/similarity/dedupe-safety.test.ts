@@ -35,14 +35,24 @@ describe('resolveDedupeSafety', () => {
   });
 
   it('throws at creation naming the operator and the option', () => {
-    expect(() => resolveDedupeSafety({ method: 'fuzzy' as never }, 'dedupeSimilar')).toThrow(new RangeError("dedupeSimilar: method: expected one of 'exact', 'minhash', 'embedding', got 'fuzzy'"));
+    expect(() => resolveDedupeSafety({ method: 'fuzzy' as never }, 'dedupeSimilar')).toThrow(
+      new RangeError("dedupeSimilar: method: expected one of 'exact', 'minhash', 'embedding', got 'fuzzy'"),
+    );
     expect(() => resolveDedupeSafety({ method: 3 as never }, 'dedupeSimilar')).toThrow(new TypeError("dedupeSimilar: method: expected one of 'exact', 'minhash', 'embedding'"));
     expect(() => resolveDedupeSafety({ key: 'body' as never }, 'dedupeSimilar')).toThrow(new TypeError('dedupeSimilar: key: expected a function (item) => string, got string'));
-    expect(() => resolveDedupeSafety({ similar: 0.9 as never }, 'dedupeSimilar')).toThrow(new TypeError('dedupeSimilar: similar: expected a function (a, b) => boolean | number, got number'));
-    expect(() => resolveDedupeSafety({ similar: () => true, method: 'minhash' }, 'dedupeSimilar')).toThrow(new RangeError("dedupeSimilar: similar: replaces method, leave method unset (got 'minhash')"));
-    expect(() => resolveDedupeSafety({ guards: { digits: false } as never }, 'dedupeSimilar')).toThrow(new TypeError("dedupeSimilar: unknown option 'guards.digits' (known: numbers, negations, calendar, names, opposites)"));
+    expect(() => resolveDedupeSafety({ similar: 0.9 as never }, 'dedupeSimilar')).toThrow(
+      new TypeError('dedupeSimilar: similar: expected a function (a, b) => boolean | number, got number'),
+    );
+    expect(() => resolveDedupeSafety({ similar: () => true, method: 'minhash' }, 'dedupeSimilar')).toThrow(
+      new RangeError("dedupeSimilar: similar: replaces method, leave method unset (got 'minhash')"),
+    );
+    expect(() => resolveDedupeSafety({ guards: { digits: false } as never }, 'dedupeSimilar')).toThrow(
+      new TypeError("dedupeSimilar: unknown option 'guards.digits' (known: numbers, negations, calendar, names, opposites)"),
+    );
     expect(() => resolveDedupeSafety({ guards: 'off' as never }, 'dedupeSimilar')).toThrow(TypeError);
-    expect(() => resolveDedupeSafety({ method: 'minhash', guard: true as never }, 'dedupeSimilar')).toThrow(new TypeError('dedupeSimilar: guard: expected a function (a, b) => boolean, got boolean'));
+    expect(() => resolveDedupeSafety({ method: 'minhash', guard: true as never }, 'dedupeSimilar')).toThrow(
+      new TypeError('dedupeSimilar: guard: expected a function (a, b) => boolean, got boolean'),
+    );
   });
 });
 
@@ -92,7 +102,12 @@ describe('acceptCandidate with the indexes: the dedupe loop, guarded', () => {
   });
 
   it('refuses candidates that are not usable, or whose text is unknown', () => {
-    const accept = acceptCandidate(undefined, 'q', () => 'q', (id) => id !== 3);
+    const accept = acceptCandidate(
+      undefined,
+      'q',
+      () => 'q',
+      (id) => id !== 3,
+    );
     expect([accept(1), accept(3)]).toEqual([true, false]);
     const guarded = acceptCandidate(resolveDedupeSafety({ method: 'minhash' }, 't').guard, 'q', () => undefined);
     expect(guarded(1)).toBe(false);

@@ -196,10 +196,16 @@ describe('createPairGuard', () => {
   });
 
   it('throws naming the function and the option', () => {
-    expect(() => createPairGuard('yes', undefined, 'dedupeSimilar')).toThrow(new TypeError('dedupeSimilar: guards: expected false or an object such as { numbers: true, negations: true }, got string'));
+    expect(() => createPairGuard('yes', undefined, 'dedupeSimilar')).toThrow(
+      new TypeError('dedupeSimilar: guards: expected false or an object such as { numbers: true, negations: true }, got string'),
+    );
     expect(() => createPairGuard(null, undefined, 'dedupeSimilar')).toThrow(TypeError);
-    expect(() => createPairGuard({ digits: true }, undefined, 'dedupeSimilar')).toThrow(new TypeError("dedupeSimilar: unknown option 'guards.digits' (known: numbers, negations, calendar, names, opposites)"));
-    expect(() => createPairGuard({ negation: true }, undefined, 'dedupeSimilar')).toThrow(new TypeError("dedupeSimilar: unknown option 'guards.negation' (did you mean 'negations'?)"));
+    expect(() => createPairGuard({ digits: true }, undefined, 'dedupeSimilar')).toThrow(
+      new TypeError("dedupeSimilar: unknown option 'guards.digits' (known: numbers, negations, calendar, names, opposites)"),
+    );
+    expect(() => createPairGuard({ negation: true }, undefined, 'dedupeSimilar')).toThrow(
+      new TypeError("dedupeSimilar: unknown option 'guards.negation' (did you mean 'negations'?)"),
+    );
     expect(() => createPairGuard({ numbers: 1 }, undefined, 'dedupeSimilar')).toThrow(new TypeError('dedupeSimilar: guards.numbers: expected true or false, got 1'));
     expect(() => createPairGuard(undefined, 'no', 'dedupeSimilar')).toThrow(new TypeError('dedupeSimilar: guard: expected a function (a, b) => boolean, got string'));
     expect(resolveGuardOptions(true, 'x')).toEqual({ numbers: true, negations: true, calendar: true, names: true, opposites: true });

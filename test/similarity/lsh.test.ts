@@ -60,8 +60,16 @@ describe('LshBuckets', () => {
         const entries = signatures.map((values, id) => ({ id, keys: buckets.keys(Uint32Array.from(values)) }));
         for (const entry of entries) buckets.insert(entry, entry.keys);
         expect(buckets.census().memberships).toBe(entries.length * params.bands);
-        for (const entry of entries.slice().reverse().filter((_, i) => i % 2 === 0)) buckets.delete(entry, entry.keys);
-        for (const entry of entries.slice().reverse().filter((_, i) => i % 2 === 1)) buckets.delete(entry, entry.keys);
+        for (const entry of entries
+          .slice()
+          .reverse()
+          .filter((_, i) => i % 2 === 0))
+          buckets.delete(entry, entry.keys);
+        for (const entry of entries
+          .slice()
+          .reverse()
+          .filter((_, i) => i % 2 === 1))
+          buckets.delete(entry, entry.keys);
         expect(buckets.census()).toEqual({ buckets: 0, memberships: 0 });
       }),
       { seed: 9, numRuns: 300 },

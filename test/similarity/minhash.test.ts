@@ -37,8 +37,20 @@ describe('MinHasher', () => {
   // Each pair's agreement rate has standard deviation sqrt(J(1-J)/128) <= 0.044; averaged over 150
   // pairs that is <= 0.0036, so 0.015 is over four standard deviations.
   for (const [name, element] of [
-    ['random fingerprints', (seed: number) => { const next = seededUint32(seed); return () => next(); }],
-    ['consecutive integers', (seed: number) => { let k = seed * 1000; return () => k++; }],
+    [
+      'random fingerprints',
+      (seed: number) => {
+        const next = seededUint32(seed);
+        return () => next();
+      },
+    ],
+    [
+      'consecutive integers',
+      (seed: number) => {
+        let k = seed * 1000;
+        return () => k++;
+      },
+    ],
   ] as const) {
     it(`signature agreement matches Jaccard similarity on sample pairs (${name})`, () => {
       const hasher = new MinHasher(128, 11);

@@ -19,7 +19,30 @@ function bruteJaccard(a: string, b: string, size = DEFAULT_SHINGLE_SIZE): number
   return common / (x.size + y.size - common);
 }
 
-const WORDS = ['printer', 'invoice', 'refund', 'order', 'login', 'password', 'broken', 'again', 'please', 'help', 'the', 'my', 'is', 'not', 'working', 'since', 'monday', 'café', 'straße', 'заказ', '注文', '😀'];
+const WORDS = [
+  'printer',
+  'invoice',
+  'refund',
+  'order',
+  'login',
+  'password',
+  'broken',
+  'again',
+  'please',
+  'help',
+  'the',
+  'my',
+  'is',
+  'not',
+  'working',
+  'since',
+  'monday',
+  'café',
+  'straße',
+  'заказ',
+  '注文',
+  '😀',
+];
 const sentence = fc.array(fc.constantFrom(...WORDS), { minLength: 1, maxLength: 12 }).map((words) => words.join(' '));
 /** A sentence and a variant of it: a few character edits, or none. */
 const edited = fc.tuple(sentence, fc.array(fc.tuple(fc.nat(), fc.constantFrom('', 'x', 'é', ' ')), { maxLength: 3 })).map(([text, edits]) => {
@@ -123,7 +146,10 @@ describe("method 'minhash'", () => {
     expect(index.match(query, 1)?.id).toBe(10);
     const all = index.matches(query, 1);
     expect(all.map((m) => m.id)).toEqual([10, 11]);
-    expect(all.map((m) => m.similarity)).toEqual([bruteJaccard(query, 'the printer on the third floor is jammed again'), bruteJaccard(query, 'the printer on the third floor is jammed')]);
+    expect(all.map((m) => m.similarity)).toEqual([
+      bruteJaccard(query, 'the printer on the third floor is jammed again'),
+      bruteJaccard(query, 'the printer on the third floor is jammed'),
+    ]);
     const twins = createSimilarityIndex({ threshold: 0.3 });
     twins.add(9, 'abcdef ghij', 0);
     twins.add(4, 'abcdef ghik', 0);
@@ -218,7 +244,10 @@ describe('the window', () => {
   it('never leaks bucket entries under any mix of adds, removes and expiries (property)', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.oneof(fc.tuple(fc.constant('add' as const), sentence), fc.tuple(fc.constant('remove' as const), fc.nat(30)), fc.tuple(fc.constant('tick' as const), fc.nat(50))), { maxLength: 60 }),
+        fc.array(
+          fc.oneof(fc.tuple(fc.constant('add' as const), sentence), fc.tuple(fc.constant('remove' as const), fc.nat(30)), fc.tuple(fc.constant('tick' as const), fc.nat(50))),
+          { maxLength: 60 },
+        ),
         fc.integer({ min: 1, max: 6 }),
         (ops, maxEntries) => {
           const index = createSimilarityIndex({ maxEntries, ttlMs: 100, numPerm: 32 });

@@ -7,7 +7,18 @@
 import { from as fromIterable } from 'ix/asynciterable';
 import { tap as tapIterable } from 'ix/asynciterable/operators';
 import { from, lastValueFrom, tap, toArray } from 'rxjs';
-import { bufferByTokens, getTokenizer, mergeBatches, preloadTokenizer, orderedResults, simulatedModel, splitOnOverflow, utf8Length, type Batch, type Outcome } from '../../src/index.js';
+import {
+  bufferByTokens,
+  getTokenizer,
+  mergeBatches,
+  preloadTokenizer,
+  orderedResults,
+  simulatedModel,
+  splitOnOverflow,
+  utf8Length,
+  type Batch,
+  type Outcome,
+} from '../../src/index.js';
 import * as iterable from '../../src/iterable.js';
 
 /** An outcome as it crosses from the page to the test. */

@@ -8,7 +8,10 @@ export const charTokens = (text: string) => text.length;
 /** Run an RxJS chain to completion in virtual time, recording outcomes with their emission times. */
 export async function collect<R>(scheduler: VirtualTimeScheduler, chain: Observable<Outcome<string, R>>) {
   const seen: { outcome: Outcome<string, R>; at: number }[] = [];
-  await runVirtual(scheduler, () => new Promise<void>((resolve, reject) => chain.subscribe({ next: (outcome) => seen.push({ outcome, at: scheduler.now() }), error: reject, complete: resolve })));
+  await runVirtual(
+    scheduler,
+    () => new Promise<void>((resolve, reject) => chain.subscribe({ next: (outcome) => seen.push({ outcome, at: scheduler.now() }), error: reject, complete: resolve })),
+  );
   return seen;
 }
 

@@ -63,7 +63,12 @@ export function scriptedModel(script: ModelScript, scheduler: SchedulerLike) {
         // the model cannot answer (E) gets an Error in its place; one it skips (H) leaves a hole.
         else if (batch.items.some((item) => POISON.test(item))) reject(new BatchRejectedError('the model refused the request'));
         else if (roll < script.transient + script.rateLimited + script.short && batch.items.length > 0) resolve(batch.items.slice(1).map((item) => `done:${item}`));
-        else resolve(batch.items.map((item) => (BAD.test(item) ? (new TypeError(`cannot answer ${item}`) as unknown as string) : HOLE.test(item) ? (undefined as unknown as string) : `done:${item}`)));
+        else
+          resolve(
+            batch.items.map((item) =>
+              BAD.test(item) ? (new TypeError(`cannot answer ${item}`) as unknown as string) : HOLE.test(item) ? (undefined as unknown as string) : `done:${item}`,
+            ),
+          );
       }, latency);
       const onAbort = () => {
         timer.unsubscribe();

@@ -124,7 +124,8 @@ export class BatchApi {
       return json(this.#fileObject(file));
     }
     if (method === 'POST' && parts.length === 1) return this.#create(request.body as Record<string, unknown>);
-    if (method === 'GET' && parts.length === 1) return json({ object: 'list', data: [...this.batches.values()].reverse().map((batch) => this.#batchObject(batch)), has_more: false });
+    if (method === 'GET' && parts.length === 1)
+      return json({ object: 'list', data: [...this.batches.values()].reverse().map((batch) => this.#batchObject(batch)), has_more: false });
     const batch = this.batches.get(parts[1] ?? '');
     if (!batch) return notFound('batch');
     if (method === 'POST' && parts[2] === 'cancel') {
@@ -200,7 +201,8 @@ export class BatchApi {
         (answer.status_code === 200 ? output : errors).push(entry);
       } else {
         const code = status === 'expired' ? 'batch_expired' : 'batch_cancelled';
-        const message = status === 'expired' ? 'This request could not be executed before the completion window expired.' : 'This request was not executed because the batch was cancelled.';
+        const message =
+          status === 'expired' ? 'This request could not be executed before the completion window expired.' : 'This request was not executed because the batch was cancelled.';
         errors.push(JSON.stringify({ id, custom_id: line.custom_id, response: null, error: { code, message } }));
       }
     });
@@ -234,7 +236,13 @@ export class BatchApi {
       created_at: batch.createdAt,
       metadata: batch.metadata,
       request_counts: { total: batch.status === 'validating' || batch.status === 'failed' ? 0 : batch.lines.length, completed: batch.done - failed, failed: failed + notRun },
-      errors: batch.status === 'failed' ? { object: 'list', data: (batch.plan.errors ?? [{ code: 'invalid_request', message: 'the input file is invalid' }]).map((error) => ({ line: null, param: null, ...error })) } : null,
+      errors:
+        batch.status === 'failed'
+          ? {
+              object: 'list',
+              data: (batch.plan.errors ?? [{ code: 'invalid_request', message: 'the input file is invalid' }]).map((error) => ({ line: null, param: null, ...error })),
+            }
+          : null,
     };
   }
 }

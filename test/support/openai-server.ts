@@ -211,7 +211,11 @@ export const reply = {
    * `answer` to each text (ids as sent, in order).
    */
   chatAnswering(answer: (text: string, id: number) => unknown, options: ChatReplyOptions = {}): (request: RecordedRequest) => Reply {
-    return (request) => reply.chatResults(chatItems(request).map(({ id, text }) => ({ id, result: answer(text, id) })), options);
+    return (request) =>
+      reply.chatResults(
+        chatItems(request).map(({ id, text }) => ({ id, result: answer(text, id) })),
+        options,
+      );
   },
 
   /**

@@ -71,7 +71,9 @@ async function run(): Promise<void> {
     windowMs: number('WORKER_WINDOW_MS', 60_000),
   };
   const merging = { concurrency: number('WORKER_CONCURRENCY', 1), rateLimit: local ? localLimit : limiter, retry: { maxAttempts: 5, baseDelayMs: 50 } };
-  await lastValueFrom(source.pipe(bufferByTokens(batching), mergeBatches(handler, merging), orderedResults(), toRedisStream({ source, stream: env.WORKER_RESULTS ?? 'results' })), { defaultValue: undefined });
+  await lastValueFrom(source.pipe(bufferByTokens(batching), mergeBatches(handler, merging), orderedResults(), toRedisStream({ source, stream: env.WORKER_RESULTS ?? 'results' })), {
+    defaultValue: undefined,
+  });
 }
 
 process.on('SIGTERM', () => source.stop());

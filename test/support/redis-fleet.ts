@@ -111,7 +111,6 @@ export function busiestWindow(events: readonly { at: number; weight: number }[],
   return { requests, weight };
 }
 
-
 export interface FleetOptions {
   /** The Redis the fleet shares, and a client of the caller's to seed and inspect it. */
   redisUrl: string;

@@ -144,7 +144,12 @@ interface Commands {
 }
 
 /** Append `count` entries `{ text: text(i) }` to a stream, a thousand per round trip; returns their ids in order. */
-export async function seedStream(client: Commands & { pipeline(): { call(command: string, ...args: (string | number)[]): unknown; exec(): Promise<[Error | null, unknown][] | null> } }, stream: string, count: number, text: (i: number) => string): Promise<string[]> {
+export async function seedStream(
+  client: Commands & { pipeline(): { call(command: string, ...args: (string | number)[]): unknown; exec(): Promise<[Error | null, unknown][] | null> } },
+  stream: string,
+  count: number,
+  text: (i: number) => string,
+): Promise<string[]> {
   const ids: string[] = [];
   for (let start = 0; start < count; start += 1000) {
     const pipeline = client.pipeline();

@@ -18,17 +18,93 @@ function reference(name: EncodingName): (text: string) => number {
 
 // Code units from every class the pre-tokenizers tell apart, and the bytes gpt-tokenizer treats specially.
 const UNITS = [
-  'a', 'Z', 'é', 'É', 'ǅ', 'ʰ', 'ß', 'ı', '\u0301', '\u0903', '\u20dd', // letters of each case class, marks
-  '0', '7', '٣', 'Ⅻ', '½', // numbers
-  ' ', '  ', '\t', '\n', '\r', '\r\n', '\u000b', '\u00a0', '\u2003', '\u3000', '\ufeff', '\u2028', // white space, BOM
-  "'", "'s", "'LL", "'ve", "'Re", '/', '//', '!', '?!', '.', ',', '-', '_', '"', '{', '}', '<|endoftext|>', '<|im_start|>',
-  '中', '文字', '日本語', 'カタカナ', 'ひらがな', '한국어', '한', // CJK, Hangul
-  '😂', '👍🏽', '🧑‍💻', '👨‍👩‍👧‍👦', '🇯🇵', '❤️', '\u200d', '\ufe0f', // emoji, ZWJ, selectors
-  '\ud83d', '\ude02', '\udbff', '\udc00', // lone surrogates
-  '\u0000', '\u007f', '\u0080', '\uffff', '\ufffd', '𝔘', '𐐷', // odd ones
-  'the', ' the', 'The', 'THE', 'infrastructure', ' reconciliation', '123456', '3.14159', 'https://example.com/a/b',
+  'a',
+  'Z',
+  'é',
+  'É',
+  'ǅ',
+  'ʰ',
+  'ß',
+  'ı',
+  '\u0301',
+  '\u0903',
+  '\u20dd', // letters of each case class, marks
+  '0',
+  '7',
+  '٣',
+  'Ⅻ',
+  '½', // numbers
+  ' ',
+  '  ',
+  '\t',
+  '\n',
+  '\r',
+  '\r\n',
+  '\u000b',
+  '\u00a0',
+  '\u2003',
+  '\u3000',
+  '\ufeff',
+  '\u2028', // white space, BOM
+  "'",
+  "'s",
+  "'LL",
+  "'ve",
+  "'Re",
+  '/',
+  '//',
+  '!',
+  '?!',
+  '.',
+  ',',
+  '-',
+  '_',
+  '"',
+  '{',
+  '}',
+  '<|endoftext|>',
+  '<|im_start|>',
+  '中',
+  '文字',
+  '日本語',
+  'カタカナ',
+  'ひらがな',
+  '한국어',
+  '한', // CJK, Hangul
+  '😂',
+  '👍🏽',
+  '🧑‍💻',
+  '👨‍👩‍👧‍👦',
+  '🇯🇵',
+  '❤️',
+  '\u200d',
+  '\ufe0f', // emoji, ZWJ, selectors
+  '\ud83d',
+  '\ude02',
+  '\udbff',
+  '\udc00', // lone surrogates
+  '\u0000',
+  '\u007f',
+  '\u0080',
+  '\uffff',
+  '\ufffd',
+  '𝔘',
+  '𐐷', // odd ones
+  'the',
+  ' the',
+  'The',
+  'THE',
+  'infrastructure',
+  ' reconciliation',
+  '123456',
+  '3.14159',
+  'https://example.com/a/b',
 ];
-const unit = fc.oneof(fc.constantFrom(...UNITS), fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code)), fc.integer({ min: 0x10000, max: 0x10ffff }).map((code) => String.fromCodePoint(code)));
+const unit = fc.oneof(
+  fc.constantFrom(...UNITS),
+  fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code)),
+  fc.integer({ min: 0x10000, max: 0x10ffff }).map((code) => String.fromCodePoint(code)),
+);
 const text = fc.oneof(
   fc.array(unit, { maxLength: 40 }).map((units) => units.join('')),
   fc.tuple(unit, fc.integer({ min: 10, max: 400 })).map(([piece, times]) => piece.repeat(times)), // long pieces (heap merge)
@@ -57,9 +133,30 @@ describe.each(['o200k_base', 'cl100k_base'] as const)('exact counting (%s)', (na
 
   it('agrees on edge cases', () => {
     const cases = [
-      '', ' ', '\n', 'a', '\ufeff', '\ufeffusing namespace', '\ufeff\ufeff', ' \ufeff\n', '\ufeff//', 'x\ufeff#', '\ud800', '\udc00a', 'a\ud83d',
-      "I'm can't we'LL", 'a'.repeat(5000), ' '.repeat(3000) + 'x', '中'.repeat(3000), '😂'.repeat(1000), '1234567890'.repeat(50),
-      '\r\n\r\n  \n\t x', 'ǅemo ʰa', 'e\u0301\u0301', '\u0301abc', '<|endoftext|>hello<|im_start|>',
+      '',
+      ' ',
+      '\n',
+      'a',
+      '\ufeff',
+      '\ufeffusing namespace',
+      '\ufeff\ufeff',
+      ' \ufeff\n',
+      '\ufeff//',
+      'x\ufeff#',
+      '\ud800',
+      '\udc00a',
+      'a\ud83d',
+      "I'm can't we'LL",
+      'a'.repeat(5000),
+      ' '.repeat(3000) + 'x',
+      '中'.repeat(3000),
+      '😂'.repeat(1000),
+      '1234567890'.repeat(50),
+      '\r\n\r\n  \n\t x',
+      'ǅemo ʰa',
+      'e\u0301\u0301',
+      '\u0301abc',
+      '<|endoftext|>hello<|im_start|>',
     ];
     for (const input of cases) expect(tokenizer.count(input), JSON.stringify(input.slice(0, 30))).toBe(expected(input));
   });

@@ -4,22 +4,82 @@ import { describe, expect, it } from 'vitest';
 import { makeCorpus } from '../../bench/corpus.js';
 import { cl100kPieceEnd, o200kPieceEnd } from '../../src/tokens/pretokenize.js';
 
-const piecesBy = (pieceEnd: (text: string, start: number) => number) => (text: string): string[] => {
-  const out: string[] = [];
-  for (let start = 0; start < text.length; ) {
-    const end = pieceEnd(text, start);
-    out.push(text.slice(start, end));
-    start = end;
-  }
-  return out;
-};
-const piecesOf = (pattern: RegExp) => (text: string): string[] => [...text.matchAll(new RegExp(pattern.source, pattern.flags))].map((match) => match[0]);
+const piecesBy =
+  (pieceEnd: (text: string, start: number) => number) =>
+  (text: string): string[] => {
+    const out: string[] = [];
+    for (let start = 0; start < text.length;) {
+      const end = pieceEnd(text, start);
+      out.push(text.slice(start, end));
+      start = end;
+    }
+    return out;
+  };
+const piecesOf =
+  (pattern: RegExp) =>
+  (text: string): string[] =>
+    [...text.matchAll(new RegExp(pattern.source, pattern.flags))].map((match) => match[0]);
 
 // Characters of every class the patterns tell apart, in short runs so that backtracking cases meet.
 const CHARS = [
-  'a', 'b', 'Z', 'É', 'é', 'ǅ', 'ʰ', 'ª', '中', 'カ', '한', '\u0301', '\u0903', '\u20dd', '𝔘', '𐐷', '0', '٣', 'Ⅻ', '½', '𝟙',
-  ' ', '\t', '\n', '\r', '\u000b', '\u000c', '\u00a0', '\u1680', '\u2003', '\u2028', '\u3000', '\ufeff', '\u0085',
-  "'", 's', 'S', 'l', 'L', 'v', 'e', 'r', 'R', 'd', 'm', 't', '/', '!', '.', '-', '😂', '🏽', '\u200d', '\ufe0f', '\ud83d', '\ude02', '\udc00', '\u0000',
+  'a',
+  'b',
+  'Z',
+  'É',
+  'é',
+  'ǅ',
+  'ʰ',
+  'ª',
+  '中',
+  'カ',
+  '한',
+  '\u0301',
+  '\u0903',
+  '\u20dd',
+  '𝔘',
+  '𐐷',
+  '0',
+  '٣',
+  'Ⅻ',
+  '½',
+  '𝟙',
+  ' ',
+  '\t',
+  '\n',
+  '\r',
+  '\u000b',
+  '\u000c',
+  '\u00a0',
+  '\u1680',
+  '\u2003',
+  '\u2028',
+  '\u3000',
+  '\ufeff',
+  '\u0085',
+  "'",
+  's',
+  'S',
+  'l',
+  'L',
+  'v',
+  'e',
+  'r',
+  'R',
+  'd',
+  'm',
+  't',
+  '/',
+  '!',
+  '.',
+  '-',
+  '😂',
+  '🏽',
+  '\u200d',
+  '\ufe0f',
+  '\ud83d',
+  '\ude02',
+  '\udc00',
+  '\u0000',
 ];
 const text = fc.oneof(
   fc.array(fc.constantFrom(...CHARS), { maxLength: 30 }).map((chars) => chars.join('')),

@@ -148,7 +148,6 @@ const SETTINGS_KEYS = [
   'scheduler',
 ];
 
-
 /**
  * A batch handler on OpenAI's Batch API, for latency-tolerant file jobs at half the real-time
  * price. Each handler call is one chat request, built exactly as {@link openAIChat} builds it; the
@@ -257,7 +256,8 @@ class BatchJob<T, R> implements OpenAIBatchJob<T, R> {
     this.#owner = owner;
     const maxRequests = optionalPositive(raw.maxRequestsPerFile, `${OWNER}: maxRequestsPerFile`, { integer: true, min: 1 }) ?? BATCH_FILE_LIMITS.maxRequests;
     const maxBytes = optionalPositive(raw.maxFileBytes, `${OWNER}: maxFileBytes`, { integer: true, min: 1 }) ?? BATCH_FILE_LIMITS.maxBytes;
-    if (maxRequests > BATCH_FILE_LIMITS.maxRequests) throw new RangeError(`${OWNER}: maxRequestsPerFile: expected a number <= ${BATCH_FILE_LIMITS.maxRequests}, got ${maxRequests}`);
+    if (maxRequests > BATCH_FILE_LIMITS.maxRequests)
+      throw new RangeError(`${OWNER}: maxRequestsPerFile: expected a number <= ${BATCH_FILE_LIMITS.maxRequests}, got ${maxRequests}`);
     if (maxBytes > BATCH_FILE_LIMITS.maxBytes) throw new RangeError(`${OWNER}: maxFileBytes: expected a number <= ${BATCH_FILE_LIMITS.maxBytes}, got ${maxBytes}`);
     this.#limits = { maxRequests, maxBytes };
     this.#file = this.#newFile();

@@ -47,7 +47,13 @@ export function chatProtocol<T, R>(settings: ChatSettings<T, R>): BatchProtocol<
         if (text instanceof Error) results[position] = text;
         else sendable.push(position);
       });
-      const body = sendable.length === 0 ? undefined : (chatRequest(settings, sendable.map((position) => texts[position] as string)) as unknown as Record<string, unknown>);
+      const body =
+        sendable.length === 0
+          ? undefined
+          : (chatRequest(
+              settings,
+              sendable.map((position) => texts[position] as string),
+            ) as unknown as Record<string, unknown>);
       return {
         results,
         body,
@@ -55,9 +61,11 @@ export function chatProtocol<T, R>(settings: ChatSettings<T, R>): BatchProtocol<
         read(answer) {
           const answered = new Array<boolean>(items.length).fill(false);
           const reading = readChatAnswer(settings, answer as CompletionLike, sendable, items, results, answered);
-          if (reading.refusal !== undefined) throw new BatchRejectedError(`openai batch: the model refused the batch of ${sendable.length} items: ${reading.refusal}`, { cause: reading.problem });
+          if (reading.refusal !== undefined)
+            throw new BatchRejectedError(`openai batch: the model refused the batch of ${sendable.length} items: ${reading.refusal}`, { cause: reading.problem });
           const missing = sendable.filter((position) => !answered[position]);
-          if (missing.length === sendable.length) throw new BatchRejectedError(`openai batch: no usable answer for any of the ${sendable.length} items`, { cause: reading.problem });
+          if (missing.length === sendable.length)
+            throw new BatchRejectedError(`openai batch: no usable answer for any of the ${sendable.length} items`, { cause: reading.problem });
           for (const position of missing) {
             const itemIndex = batch.itemIndices[position] ?? position;
             results[position] = new BatchResultMismatchError(`openai batch: no valid result for input item ${itemIndex}`, 1, 0, { itemIndex, cause: reading.problem });

@@ -118,7 +118,10 @@ export function chatSettings<T, R>(raw: Partial<ChatRequestOptions<T, R>>, owner
 }
 
 /** The request asking for `texts`, numbered 1..n in the user message. */
-export function chatRequest(settings: Pick<ChatSettings<unknown, unknown>, 'model' | 'system' | 'responseFormat' | 'body'>, texts: readonly string[]): OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming {
+export function chatRequest(
+  settings: Pick<ChatSettings<unknown, unknown>, 'model' | 'system' | 'responseFormat' | 'body'>,
+  texts: readonly string[],
+): OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming {
   const lines = texts.map((text, i) => JSON.stringify({ id: i + 1, text }));
   return {
     ...settings.body,

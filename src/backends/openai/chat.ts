@@ -65,9 +65,7 @@ const CHAT_KEYS = [...CONNECTION_KEYS, ...CHAT_REQUEST_KEYS, 'repair'];
  * // from(tickets).pipe(bufferByTokens({ maxTokens: 6000, batchOverheadTokens: 150, itemOverheadTokens: 10 }), mergeBatches(classify, { concurrency: 4 }))
  * ```
  */
-export function openAIChat<T = string, R = string>(
-  options: OpenAIChatOptions<T, R>,
-): (batch: Batch<T>, context: HandlerContext) => Promise<readonly R[]> {
+export function openAIChat<T = string, R = string>(options: OpenAIChatOptions<T, R>): (batch: Batch<T>, context: HandlerContext) => Promise<readonly R[]> {
   const raw = requireObject(options, 'openAIChat') as Partial<OpenAIChatOptions<T, R>>;
   new OptionReader('openAIChat', raw, CHAT_KEYS);
   const settings = chatSettings<T, R>(raw, 'openAIChat');
@@ -90,7 +88,10 @@ export function openAIChat<T = string, R = string>(
     let problem: unknown;
 
     const ask = async (positions: readonly number[]): Promise<ChatReading> => {
-      const request = chatRequest(settings, positions.map((position) => texts[position] as string));
+      const request = chatRequest(
+        settings,
+        positions.map((position) => texts[position] as string),
+      );
       const requestOptions: RequestOptions = { signal: context.signal, maxRetries: 0 };
       const completion = await call(
         'chat',

@@ -246,9 +246,7 @@ export function readEmbeddingResults(data: unknown, prepared: PreparedEmbeddings
  * // batches$.pipe(mergeBatches(embed, { concurrency: 2 }))
  * ```
  */
-export function openAIEmbeddings<T = string>(
-  options: OpenAIEmbeddingsOptions<T>,
-): (batch: Batch<T>, context: HandlerContext) => Promise<readonly Float32Array[]> {
+export function openAIEmbeddings<T = string>(options: OpenAIEmbeddingsOptions<T>): (batch: Batch<T>, context: HandlerContext) => Promise<readonly Float32Array[]> {
   const raw = requireObject(options, 'openAIEmbeddings') as Partial<OpenAIEmbeddingsOptions<T>>;
   new OptionReader('openAIEmbeddings', raw, EMBEDDINGS_KEYS);
   const settings = embeddingsSettings<T>(raw, 'openAIEmbeddings');

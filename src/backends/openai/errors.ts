@@ -1,13 +1,4 @@
-import {
-  AbortError,
-  BatchRejectedError,
-  ContextOverflowError,
-  QuotaExhaustedError,
-  RateLimitError,
-  TimeoutError,
-  TokenbatchError,
-  TransientError,
-} from '../../errors.js';
+import { AbortError, BatchRejectedError, ContextOverflowError, QuotaExhaustedError, RateLimitError, TimeoutError, TokenbatchError, TransientError } from '../../errors.js';
 import type { RateLimitHint } from '../../types.js';
 
 /**

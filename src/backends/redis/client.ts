@@ -47,7 +47,13 @@ export class RedisStreamError extends TokenbatchError {
 
 export function redisClient(value: unknown, name: string): RedisStreamClient {
   const candidate = value as Partial<RedisStreamClient> | null;
-  if (typeof candidate !== 'object' || candidate === null || typeof candidate.call !== 'function' || typeof candidate.duplicate !== 'function' || typeof candidate.disconnect !== 'function') {
+  if (
+    typeof candidate !== 'object' ||
+    candidate === null ||
+    typeof candidate.call !== 'function' ||
+    typeof candidate.duplicate !== 'function' ||
+    typeof candidate.disconnect !== 'function'
+  ) {
     throw new TypeError(`${name}: expected a Redis client with call(), duplicate() and disconnect() (an ioredis Redis)`);
   }
   return value as RedisStreamClient;
@@ -97,7 +103,9 @@ export function requireSameSlot(operator: string, keys: Readonly<Record<string, 
   const [firstName, firstKey] = entries[0] as [string, string];
   for (const [name, value] of entries.slice(1)) {
     if (hashTagOf(value) !== hashTagOf(firstKey)) {
-      throw new RangeError(`${operator}: ${name} "${value}" and ${firstName} "${firstKey}" hash to different Redis Cluster slots; give them the same hash tag, e.g. "${sameSlot(firstKey, ':' + name)}"`);
+      throw new RangeError(
+        `${operator}: ${name} "${value}" and ${firstName} "${firstKey}" hash to different Redis Cluster slots; give them the same hash tag, e.g. "${sameSlot(firstKey, ':' + name)}"`,
+      );
     }
   }
 }

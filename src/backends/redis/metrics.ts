@@ -26,7 +26,10 @@ export class RedisMetrics {
     this.#attributes = attributes;
     this.#reclaimed = m.createCounter('tokenbatch.redis.reclaimed', { description: 'Stream entries taken over from a consumer that went silent (XAUTOCLAIM).', unit: '{entry}' });
     this.#deadLettered = m.createCounter('tokenbatch.redis.dead_lettered', { description: 'Stream entries moved to the dead-letter stream after maxDeliveries.', unit: '{entry}' });
-    this.#released = m.createCounter('tokenbatch.redis.released', { description: 'Stream entries left pending after a retryable failure, to be delivered again.', unit: '{entry}' });
+    this.#released = m.createCounter('tokenbatch.redis.released', {
+      description: 'Stream entries left pending after a retryable failure, to be delivered again.',
+      unit: '{entry}',
+    });
     const gauge = (name: string, description: string, read: (now: GaugeValues) => number | undefined): [ObservableGauge, ObservableCallback] => [
       m.createObservableGauge(name, { description, unit: '{entry}' }),
       (result) => {

@@ -205,7 +205,14 @@ export function redisRateLimiter(options: RedisRateLimiterOptions): RedisRateLim
   const tokenLimit = reader.optionalPositive('tokensPerMinute');
   const windowMs = reader.optionalPositive('windowMs', { integer: true, min: 1 }) ?? 60_000;
   const keys = { grants: sameSlot(name, ':grants'), tokens: sameSlot(name, ':tokens'), pause: sameSlot(name, ':pause') };
-  return new SharedLimiter(client, keys, requestLimit === undefined ? -1 : Math.max(1, Math.floor(requestLimit)), tokenLimit === undefined ? -1 : Math.max(1, Math.floor(tokenLimit)), windowMs, reader.scheduler());
+  return new SharedLimiter(
+    client,
+    keys,
+    requestLimit === undefined ? -1 : Math.max(1, Math.floor(requestLimit)),
+    tokenLimit === undefined ? -1 : Math.max(1, Math.floor(tokenLimit)),
+    windowMs,
+    reader.scheduler(),
+  );
 }
 
 class SharedLimiter implements RedisRateLimiter {
@@ -325,10 +332,13 @@ class SharedLimiter implements RedisRateLimiter {
       return;
     }
     head.waited = true;
-    this.#sleep = this.scheduler.schedule(() => {
-      this.#sleep = undefined;
-      void this.#ask();
-    }, Math.max(1, value));
+    this.#sleep = this.scheduler.schedule(
+      () => {
+        this.#sleep = undefined;
+        void this.#ask();
+      },
+      Math.max(1, value),
+    );
   }
 
   #grant(id: string, reserved: number, at: number): RedisRateLimitGrant {

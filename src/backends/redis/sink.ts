@@ -124,7 +124,11 @@ class RedisSinkCore extends CoreBase<unknown> {
     if (!isOutcome(input)) return this.terminate(new TypeError('toRedisStream: expected outcomes (place it after mergeBatches or orderedResults)'));
     const entry = input.item as Partial<StreamEntry> | null;
     if (typeof entry?.id !== 'string' || entry.stream !== source.stream) {
-      return this.terminate(new TypeError(`toRedisStream: expected outcomes whose item is a StreamEntry of stream "${source.stream}" (keep the entry as the chain's item; read its text with the \`text\` option)`));
+      return this.terminate(
+        new TypeError(
+          `toRedisStream: expected outcomes whose item is a StreamEntry of stream "${source.stream}" (keep the entry as the chain's item; read its text with the \`text\` option)`,
+        ),
+      );
     }
     this.#queue.push(input);
     this.#write();
@@ -170,10 +174,16 @@ class RedisSinkCore extends CoreBase<unknown> {
     const written = batch.filter((_, i) => fates[i] !== 'release');
     const dead = fates.filter((fate) => fate === 'dead').length;
     this.#writing = true;
-    this.#send(written, fates.filter((fate) => fate !== 'release')).then(
+    this.#send(
+      written,
+      fates.filter((fate) => fate !== 'release'),
+    ).then(
       () => {
         this.#writing = false;
-        source._acked(written.map((outcome) => outcome.item.id), dead);
+        source._acked(
+          written.map((outcome) => outcome.item.id),
+          dead,
+        );
         if (released.length > 0) source._released(released);
         if (this.done) return;
         for (const outcome of batch) this.sink.emit(outcome);

@@ -202,8 +202,24 @@ export interface Settings {
 }
 
 const OPTION_KEYS = [
-  'client', 'stream', 'group', 'consumer', 'batchSize', 'blockMs', 'maxInFlight', 'minIdleMs', 'claimIntervalMs', 'heartbeatMs',
-  'maxDeliveries', 'deadLetterStream', 'createGroup', 'startId', 'readClient', 'signal', 'onDeleted', 'telemetry',
+  'client',
+  'stream',
+  'group',
+  'consumer',
+  'batchSize',
+  'blockMs',
+  'maxInFlight',
+  'minIdleMs',
+  'claimIntervalMs',
+  'heartbeatMs',
+  'maxDeliveries',
+  'deadLetterStream',
+  'createGroup',
+  'startId',
+  'readClient',
+  'signal',
+  'onDeleted',
+  'telemetry',
 ] as const;
 
 function readClientOption(reader: OptionReader): RedisStreamClient | undefined {
@@ -265,7 +281,9 @@ function idOf(target: unknown, stream: string): string {
     from = (entry as Partial<StreamEntry> | null)?.stream;
   }
   if (typeof id !== 'string' || !ENTRY_ID.test(id)) {
-    throw new TypeError('ack: expected an outcome whose item is a StreamEntry, a StreamEntry or an entry id (keep the entry as the chain\'s item; read its text with the `text` option)');
+    throw new TypeError(
+      "ack: expected an outcome whose item is a StreamEntry, a StreamEntry or an entry id (keep the entry as the chain's item; read its text with the `text` option)",
+    );
   }
   if (from !== undefined && from !== stream) throw new TypeError(`ack: entry ${id} is from stream ${JSON.stringify(from)}, not "${stream}"`);
   return id;
@@ -274,7 +292,15 @@ function idOf(target: unknown, stream: string): string {
 /** The fields of a dead-letter entry: enough to see why, and to replay the entry. */
 export function deadLetterFields(entry: StreamEntry, group: string, consumer: string, error: unknown): Record<string, string> {
   const { name, message } = error instanceof Error ? error : { name: 'Error', message: String(error) };
-  return { input: entry.id, stream: entry.stream, group, consumer, deliveries: String(entry.deliveries), error: JSON.stringify({ name, message }), fields: JSON.stringify(entry.fields) };
+  return {
+    input: entry.id,
+    stream: entry.stream,
+    group,
+    consumer,
+    deliveries: String(entry.deliveries),
+    error: JSON.stringify({ name, message }),
+    fields: JSON.stringify(entry.fields),
+  };
 }
 
 /** Where one subscription (or one async iteration) stands. */
@@ -357,7 +383,12 @@ export class RedisStreamSource extends Observable<StreamEntry> implements AsyncI
     this.maxDeliveries = settings.maxDeliveries;
     this.deadLetterStream = settings.deadLetterStream;
     if (settings.meter !== false) {
-      const attributes = { 'messaging.system': 'redis', 'messaging.destination.name': this.stream, 'messaging.consumer.group.name': this.group, 'tokenbatch.redis.consumer': this.consumer };
+      const attributes = {
+        'messaging.system': 'redis',
+        'messaging.destination.name': this.stream,
+        'messaging.consumer.group.name': this.group,
+        'tokenbatch.redis.consumer': this.consumer,
+      };
       this.#metrics = new RedisMetrics(settings.meter, attributes, () => ({ ...this.#gauges, inFlight: this.#inFlight.size }));
     }
     if (signal?.aborted) this.#stopped = true;

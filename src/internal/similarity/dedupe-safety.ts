@@ -67,7 +67,12 @@ function describe(value: unknown): string {
  * still usable (say, its outcome has not failed) and the guard lets the pair through. Candidates
  * whose text is unknown are refused.
  */
-export function acceptCandidate(guard: PairGuard | undefined, query: string, textOf: (id: number) => string | undefined, usable: (id: number) => boolean = () => true): (id: number) => boolean {
+export function acceptCandidate(
+  guard: PairGuard | undefined,
+  query: string,
+  textOf: (id: number) => string | undefined,
+  usable: (id: number) => boolean = () => true,
+): (id: number) => boolean {
   return (id) => {
     if (!usable(id)) return false;
     if (guard === undefined) return true;

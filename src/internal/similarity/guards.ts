@@ -107,12 +107,12 @@ export function numbersAgree(a: string, b: string): boolean {
 // ---- negations ------------------------------------------------------------------------------
 
 const NEGATION_WORDS = new Set(
+  // English (with contractions typed without their apostrophe)
   (
-    // English (with contractions typed without their apostrophe)
     'not no never cannot without nor none nobody nothing nowhere neither ' +
     'cant dont doesnt didnt isnt arent wasnt werent wont wouldnt couldnt shouldnt hasnt havent hadnt mustnt neednt aint ' +
     // French: ne/n' ... pas, jamais, rien, aucun, sans, ni
-    "ne pas jamais rien aucun aucune sans ni guère " +
+    'ne pas jamais rien aucun aucune sans ni guère ' +
     // German
     'nicht kein keine keinen keinem keiner keines nie niemals nichts ohne weder niemand nirgends ' +
     // Spanish
@@ -214,12 +214,60 @@ export function namesAgree(a: string, b: string): boolean {
 // ---- opposites ------------------------------------------------------------------------------
 
 const OPPOSITE_PAIRS = [
-  'enable disable', 'enabled disabled', 'activate deactivate', 'allow deny', 'allow block', 'accept reject', 'approve reject', 'approved rejected',
-  'increase decrease', 'increased decreased', 'raise lower', 'more less', 'higher lower', 'maximum minimum', 'max min', 'up down', 'upgrade downgrade',
-  'on off', 'open close', 'opened closed', 'start stop', 'started stopped', 'lock unlock', 'locked unlocked', 'include exclude', 'add remove', 'added removed',
-  'before after', 'above below', 'inside outside', 'input output', 'import export', 'upload download', 'buy sell',
-  'subscribe unsubscribe', 'login logout', 'true false', 'yes no', 'valid invalid', 'success failure', 'succeeded failed', 'passed failed', 'win lose', 'won lost',
-  'first last', 'early late', 'earlier later', 'left right', 'north south', 'east west', 'positive negative', 'credit debit', 'refund charge', 'plus minus',
+  'enable disable',
+  'enabled disabled',
+  'activate deactivate',
+  'allow deny',
+  'allow block',
+  'accept reject',
+  'approve reject',
+  'approved rejected',
+  'increase decrease',
+  'increased decreased',
+  'raise lower',
+  'more less',
+  'higher lower',
+  'maximum minimum',
+  'max min',
+  'up down',
+  'upgrade downgrade',
+  'on off',
+  'open close',
+  'opened closed',
+  'start stop',
+  'started stopped',
+  'lock unlock',
+  'locked unlocked',
+  'include exclude',
+  'add remove',
+  'added removed',
+  'before after',
+  'above below',
+  'inside outside',
+  'input output',
+  'import export',
+  'upload download',
+  'buy sell',
+  'subscribe unsubscribe',
+  'login logout',
+  'true false',
+  'yes no',
+  'valid invalid',
+  'success failure',
+  'succeeded failed',
+  'passed failed',
+  'win lose',
+  'won lost',
+  'first last',
+  'early late',
+  'earlier later',
+  'left right',
+  'north south',
+  'east west',
+  'positive negative',
+  'credit debit',
+  'refund charge',
+  'plus minus',
 ];
 const OPPOSITE_WORDS = new Set(OPPOSITE_PAIRS.flatMap((pair) => pair.split(' ')));
 
@@ -255,7 +303,13 @@ export function oppositesAgree(a: string, b: string): boolean {
 
 // ---- composition ----------------------------------------------------------------------------
 
-const CHECKS: Record<(typeof GUARD_KEYS)[number], PairGuard> = { numbers: numbersAgree, negations: negationsAgree, calendar: calendarAgree, names: namesAgree, opposites: oppositesAgree };
+const CHECKS: Record<(typeof GUARD_KEYS)[number], PairGuard> = {
+  numbers: numbersAgree,
+  negations: negationsAgree,
+  calendar: calendarAgree,
+  names: namesAgree,
+  opposites: oppositesAgree,
+};
 
 /**
  * Checks a `guards` option: `undefined` or `true` (the defaults), `false` (none) or an object of
@@ -265,7 +319,9 @@ export function resolveGuardOptions(value: unknown, owner: string): Required<Gua
   if (value === undefined || value === true) return { ...DEFAULTS };
   if (value === false) return false;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TypeError(`${owner}: guards: expected false or an object such as { numbers: true, negations: true }, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
+    throw new TypeError(
+      `${owner}: guards: expected false or an object such as { numbers: true, negations: true }, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`,
+    );
   }
   const options = new OptionReader(owner, value, GUARD_KEYS, 'guards');
   const resolved = { ...DEFAULTS };
@@ -280,7 +336,8 @@ export function resolveGuardOptions(value: unknown, owner: string): Required<Gua
  */
 export function createPairGuard(guards: unknown, custom: unknown, owner: string): PairGuard | undefined {
   const resolved = resolveGuardOptions(guards, owner);
-  if (custom !== undefined && typeof custom !== 'function') throw new TypeError(`${owner}: guard: expected a function (a, b) => boolean, got ${custom === null ? 'null' : typeof custom}`);
+  if (custom !== undefined && typeof custom !== 'function')
+    throw new TypeError(`${owner}: guard: expected a function (a, b) => boolean, got ${custom === null ? 'null' : typeof custom}`);
   const checks = resolved === false ? [] : GUARD_KEYS.filter((key) => resolved[key]).map((key) => CHECKS[key]);
   const extra = custom as CustomGuard | undefined;
   if (checks.length === 0 && extra === undefined) return undefined;

@@ -243,7 +243,9 @@ export class Solver<T, R> {
     if (!estimate) return unit.tokens;
     const weight = estimate(unit);
     if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
-      throw new RangeError(`mergeBatches: estimateTokens: expected a token count >= 0 for the batch of item ${(unit.entries[0] as Envelope<T>).index}${unit.entries.length > 1 ? ` (and ${unit.entries.length - 1} more)` : ''}, got ${String(weight)}`);
+      throw new RangeError(
+        `mergeBatches: estimateTokens: expected a token count >= 0 for the batch of item ${(unit.entries[0] as Envelope<T>).index}${unit.entries.length > 1 ? ` (and ${unit.entries.length - 1} more)` : ''}, got ${String(weight)}`,
+      );
     }
     return weight;
   }

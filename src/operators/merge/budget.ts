@@ -125,7 +125,8 @@ export class Budget {
 
   #message(tokens: number, usd: number): string {
     const scope = this.windowMs === undefined ? 'for this run' : `per ${this.windowMs} ms`;
-    if (this.#tokens + tokens > this.maxTokens) return `mergeBatches: budget: the call needs ${tokens} tokens, ${Math.max(0, this.maxTokens - this.#tokens)} of ${this.maxTokens} are left ${scope}`;
+    if (this.#tokens + tokens > this.maxTokens)
+      return `mergeBatches: budget: the call needs ${tokens} tokens, ${Math.max(0, this.maxTokens - this.#tokens)} of ${this.maxTokens} are left ${scope}`;
     return `mergeBatches: budget: the call needs $${usd.toFixed(6)}, $${Math.max(0, this.maxUsd - this.#usd).toFixed(6)} of $${this.maxUsd} are left ${scope}`;
   }
 }
@@ -142,7 +143,8 @@ export function parseBudget(options: OptionReader, scheduler: SchedulerLike): ((
   const model = budget.raw.model;
   if (model !== undefined && typeof model !== 'string') throw new TypeError(`${budget.name('model')}: expected a model name`);
   const prices = parsePrices(budget);
-  if (usd !== Number.POSITIVE_INFINITY && !prices.priceOf(model)) throw new TypeError(`${budget.name('usd')}: needs a price: give budget.model (a model of the price table) or budget.price`);
+  if (usd !== Number.POSITIVE_INFINITY && !prices.priceOf(model))
+    throw new TypeError(`${budget.name('usd')}: needs a price: give budget.model (a model of the price table) or budget.price`);
   // One budget per subscription: a re-subscribed chain starts a new run.
   return () => new Budget(tokens, usd, windowMs, onExceeded === 'pause', prices, model, scheduler);
 }

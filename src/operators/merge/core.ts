@@ -61,7 +61,9 @@ export class MergeCore<T, R> extends CoreBase<unknown> {
     this.#limit = new ConcurrencyLimit(settings.concurrency, (limit) => {
       if (settings.stats) settings.stats.concurrency = limit;
     });
-    const feedback = this.#limit.adaptive ? (error: Error | undefined, latencyMs: number) => this.#limit.observe(error, latencyMs, this.#running, settings.scheduler.now()) : undefined;
+    const feedback = this.#limit.adaptive
+      ? (error: Error | undefined, latencyMs: number) => this.#limit.observe(error, latencyMs, this.#running, settings.scheduler.now())
+      : undefined;
     this.#solver = new Solver(handler, settings, this.#telemetry, this.#inflight, feedback, settings.budget?.());
     this.#settlement = new Settlement<T, R>(
       handler,
@@ -91,7 +93,7 @@ export class MergeCore<T, R> extends CoreBase<unknown> {
     }
     for (const skipped of batch.skipped) {
       if (skipped.kind === 'failed') {
-        (skipped).envelope.pending++;
+        skipped.envelope.pending++;
         this.#settlement.failed(skipped);
       } else this.#settlement.duplicate(skipped);
     }
@@ -204,7 +206,12 @@ export class MergeCore<T, R> extends CoreBase<unknown> {
     const unit = misses.length === batch.entries.length ? batch : batch.regroup(misses, batch.oversize, batch.maxTokens, batch.split, []);
     await this.#solver.solve(unit, (entries, results) => {
       this.#deliver(entries, results);
-      written.push(cache.remember(entries.map((entry) => missKeys.get(entry)), results));
+      written.push(
+        cache.remember(
+          entries.map((entry) => missKeys.get(entry)),
+          results,
+        ),
+      );
     });
     await Promise.all(written);
   }

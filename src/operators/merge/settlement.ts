@@ -87,7 +87,16 @@ export class Settlement<T, R> {
 
   #copy(notice: DuplicateNotice<T>, of: Outcome<T, R>): void {
     const outcome: Outcome<T, R> = of.ok
-      ? { index: notice.index, item: notice.item, ok: true, value: of.value, attempts: 0, splitDepth: 0, duplicateOf: of.index, ...(of.cached === true ? { cached: true as const } : {}) }
+      ? {
+          index: notice.index,
+          item: notice.item,
+          ok: true,
+          value: of.value,
+          attempts: 0,
+          splitDepth: 0,
+          duplicateOf: of.index,
+          ...(of.cached === true ? { cached: true as const } : {}),
+        }
       : { index: notice.index, item: notice.item, ok: false, error: of.error, attempts: 0, splitDepth: 0, duplicateOf: of.index };
     this.#out(outcome, notice.envelope.arrivedAt);
   }

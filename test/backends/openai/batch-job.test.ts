@@ -53,8 +53,7 @@ const routes = () => server.requests.map((request) => BatchApi.routeOf(request))
 const count = (route: string) => routes().filter((seen) => seen === route).length;
 const inputLines = (fileIndex = 0) => {
   const inputs = [...api.files.values()].filter((file) => file.purpose === 'batch');
-  return inputs[fileIndex]!.content
-    .trim()
+  return inputs[fileIndex]!.content.trim()
     .split('\n')
     .map((line) => JSON.parse(line) as { custom_id: string; method: string; url: string; body: { messages: unknown[] } });
 };
@@ -82,7 +81,8 @@ async function runCalls(batchJob: OpenAIBatchJob<string, string>, batches: Batch
 const oneEach = (texts: string[]) => Promise.all(texts.map((text) => makeBatch([text])));
 
 /** Answers like the default, but `special(text)` decides for requests holding that text. */
-const answering = (special: (texts: string[]) => LineAnswer | undefined) => (body: unknown) => special(chatItems({ body } as RecordedRequest).map(({ text }) => text)) ?? labelAnswer(body);
+const answering = (special: (texts: string[]) => LineAnswer | undefined) => (body: unknown) =>
+  special(chatItems({ body } as RecordedRequest).map(({ text }) => text)) ?? labelAnswer(body);
 
 describe('openAIBatchJob against the loopback Batch API', () => {
   it('packs the calls in flight into one input file, submits it, polls, and gives each call its own answer', async () => {
@@ -140,7 +140,12 @@ describe('openAIBatchJob against the loopback Batch API', () => {
       answer: answering((texts) => {
         if (texts.includes('refuse me')) return { status_code: 200, body: { choices: [{ message: { content: null, refusal: 'I cannot help.' }, finish_reason: 'stop' }] } };
         if (texts.includes('skip b')) {
-          const content = JSON.stringify({ results: [{ id: 1, result: 'A' }, { id: 3, result: 'C' }] });
+          const content = JSON.stringify({
+            results: [
+              { id: 1, result: 'A' },
+              { id: 3, result: 'C' },
+            ],
+          });
           return { status_code: 200, body: { model: 'gpt-4o-mini', choices: [{ message: { content, refusal: null }, finish_reason: 'stop' }] } };
         }
         return undefined;
@@ -162,8 +167,10 @@ describe('openAIBatchJob against the loopback Batch API', () => {
     api = new BatchApi({
       answer: answering((texts) => {
         if (texts.includes('server trouble')) return { status_code: 500, body: { error: { message: 'The server had an error', type: 'server_error' } } };
-        if (texts.includes('flagged')) return { status_code: 400, body: { error: { message: 'Invalid prompt: flagged as potentially violating our usage policy', code: 'invalid_prompt' } } };
-        if (texts.includes('bad setting')) return { status_code: 400, body: { error: { message: "Invalid value for 'temperature'", code: 'invalid_value', param: 'temperature' } } };
+        if (texts.includes('flagged'))
+          return { status_code: 400, body: { error: { message: 'Invalid prompt: flagged as potentially violating our usage policy', code: 'invalid_prompt' } } };
+        if (texts.includes('bad setting'))
+          return { status_code: 400, body: { error: { message: "Invalid value for 'temperature'", code: 'invalid_value', param: 'temperature' } } };
         return undefined;
       }),
     });
@@ -223,7 +230,10 @@ describe('openAIBatchJob against the loopback Batch API', () => {
     api.failNext.set('GET /v1/files/:id/content', [{ kind: 'json', status: 500, body: { error: { message: 'oops' } } }]);
     expect(await runCalls(job(), await oneEach(['a']))).toEqual([['label:a']]);
 
-    api.failNext.set('GET /v1/batches/:id', Array.from({ length: 3 }, () => ({ kind: 'json' as const, status: 500, body: { error: { message: 'down' } } })));
+    api.failNext.set(
+      'GET /v1/batches/:id',
+      Array.from({ length: 3 }, () => ({ kind: 'json' as const, status: 500, body: { error: { message: 'down' } } })),
+    );
     expect((await runCalls(job({ maxPollFailures: 3 }), await oneEach(['b'])))[0]).toBeInstanceOf(TransientError);
   });
 
@@ -338,7 +348,9 @@ describe('openAIBatchJob against the loopback Batch API', () => {
   it('runs a whole chain: every item one outcome, in order, from one file', async () => {
     const items = Array.from({ length: 40 }, (_, i) => `ticket ${i}`);
     const batchJob = job();
-    const done = lastValueFrom(from(items).pipe(bufferByTokens({ maxTokens: 1000, maxItems: 3 }), mergeBatches(batchJob.handler, { concurrency: 100 }), orderedResults(), toArray()));
+    const done = lastValueFrom(
+      from(items).pipe(bufferByTokens({ maxTokens: 1000, maxItems: 3 }), mergeBatches(batchJob.handler, { concurrency: 100 }), orderedResults(), toArray()),
+    );
     await flushWhen(batchJob, 14);
     const outcomes = await done;
     expect(outcomes.map((outcome) => outcome.index)).toEqual(items.map((_, i) => i));

@@ -5,7 +5,6 @@ import { classifyOpenAIError, openAIChat, openAIEmbeddings } from '../../../src/
 import { BatchRejectedError } from '../../../src/errors.js';
 import { chatItems, OpenAIServer, reply, type RecordedRequest } from '../../support/openai-server.js';
 
-
 // The OpenAI backends inside the whole chain, against a real HTTP server on loopback: every item
 // ends with exactly one outcome, and the requests made are the retries and splits the script implies.
 let server: OpenAIServer;
@@ -77,7 +76,12 @@ describe('openAIChat in the chain, against a scripted OpenAI-compatible server',
   });
 
   it('repairs a short answer by asking again for the missing items only', async () => {
-    const short = (request: RecordedRequest) => reply.chatResults(chatItems(request).slice(0, 4).map(({ id, text }) => ({ id, result: label(text) })));
+    const short = (request: RecordedRequest) =>
+      reply.chatResults(
+        chatItems(request)
+          .slice(0, 4)
+          .map(({ id, text }) => ({ id, result: label(text) })),
+      );
     const { outcomes, requests } = await runChat([short]);
     expectComplete(outcomes);
     expect(outcomes.every((outcome) => outcome.ok && outcome.value === label(outcome.item))).toBe(true);
@@ -86,14 +90,21 @@ describe('openAIChat in the chain, against a scripted OpenAI-compatible server',
 
   it('fails a batch whose answer stays malformed with BatchRejectedError (isolated by bisection under the per-item contract)', async () => {
     const broken = () => reply.chat('this is not JSON at all');
-    const { outcomes } = await runChat(Array.from({ length: 60 }, () => broken), { maxAttempts: 2 });
+    const { outcomes } = await runChat(
+      Array.from({ length: 60 }, () => broken),
+      { maxAttempts: 2 },
+    );
     expectComplete(outcomes);
     expect(outcomes.every((outcome) => !outcome.ok && outcome.error instanceof BatchRejectedError)).toBe(true);
   });
 
   it('one item never answered: the others keep their answers, the repair asks for it alone, and it fails alone', async () => {
     const skipsTheThird = (request: RecordedRequest) =>
-      reply.chatResults(chatItems(request).filter(({ text }) => text !== items[2]).map(({ id, text }) => ({ id, result: label(text) })));
+      reply.chatResults(
+        chatItems(request)
+          .filter(({ text }) => text !== items[2])
+          .map(({ id, text }) => ({ id, result: label(text) })),
+      );
     const { outcomes, requests } = await runChat([skipsTheThird, skipsTheThird, skipsTheThird, skipsTheThird, skipsTheThird, skipsTheThird], { maxAttempts: 1 });
     expectComplete(outcomes);
     for (const outcome of outcomes) {

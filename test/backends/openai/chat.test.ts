@@ -1,12 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import {
-  BatchRejectedError,
-  BatchResultMismatchError,
-} from '../../../src/errors.js';
-import {
-  openAIChat,
-  parseChatResults,
-} from '../../../src/openai.js';
+import { BatchRejectedError, BatchResultMismatchError } from '../../../src/errors.js';
+import { openAIChat, parseChatResults } from '../../../src/openai.js';
 import type { Batch } from '../../../src/index.js';
 import { makeBatch, makeContext } from '../../support/batches.js';
 import { chatItems, OpenAIServer, reply } from '../../support/openai-server.js';
@@ -42,7 +36,15 @@ describe('openAIChat', () => {
   };
 
   it('sends one request: system prompt, numbered JSON lines, strict JSON schema; reports usage, model and rate limits', async () => {
-    server.enqueue(reply.chatResults([{ id: 1, result: 'billing' }, { id: 2, result: 'bug' }], { headers: RATE_HEADERS, usage: { prompt_tokens: 321, completion_tokens: 17 } }));
+    server.enqueue(
+      reply.chatResults(
+        [
+          { id: 1, result: 'billing' },
+          { id: 2, result: 'bug' },
+        ],
+        { headers: RATE_HEADERS, usage: { prompt_tokens: 321, completion_tokens: 17 } },
+      ),
+    );
     const { context, reports } = makeContext();
     const handler = chat({ body: { temperature: 0, seed: 7, model: 'ignored' }, resultSchema: { type: 'string', enum: ['billing', 'bug', 'other'] } });
     const results = await handler(await makeBatch(['I want a refund', 'App crashes\non "start"']), context);
@@ -97,12 +99,24 @@ describe('openAIChat', () => {
   });
 
   it('maps out-of-order results by number, not by position', async () => {
-    server.enqueue(reply.chatResults([{ id: 3, result: 'c' }, { id: 1, result: 'a' }, { id: '2', result: 'b' }]));
+    server.enqueue(
+      reply.chatResults([
+        { id: 3, result: 'c' },
+        { id: 1, result: 'a' },
+        { id: '2', result: 'b' },
+      ]),
+    );
     expect(await chat()(await makeBatch(['x', 'y', 'z']), makeContext().context)).toEqual(['a', 'b', 'c']);
   });
 
   it('re-asks exactly the missing items, renumbered, once, when a response is short', async () => {
-    server.enqueue(reply.chatResults([{ id: 3, result: 'C' }, { id: 1, result: 'A' }]), reply.chatAnswering((text) => text.toUpperCase()));
+    server.enqueue(
+      reply.chatResults([
+        { id: 3, result: 'C' },
+        { id: 1, result: 'A' },
+      ]),
+      reply.chatAnswering((text) => text.toUpperCase()),
+    );
     const { context, reports } = makeContext();
     expect(await chat()(await makeBatch(['a', 'b', 'c', 'd']), context)).toEqual(['A', 'B', 'C', 'D']);
     expect(server.requests).toHaveLength(2);
@@ -116,7 +130,13 @@ describe('openAIChat', () => {
 
   it('keeps the answers it got, re-asks only the missing items, and fails those still unanswered alone', async () => {
     // One item (b) is never answered: a and c keep their answers, the repair asks for b only.
-    server.enqueue(reply.chatResults([{ id: 1, result: 'A' }, { id: 3, result: 'C' }]), reply.chatResults([]));
+    server.enqueue(
+      reply.chatResults([
+        { id: 1, result: 'A' },
+        { id: 3, result: 'C' },
+      ]),
+      reply.chatResults([]),
+    );
     const results = await chat()(await makeBatch(['a', 'b', 'c']), makeContext().context);
     expect(results[0]).toBe('A');
     expect(results[2]).toBe('C');
@@ -127,7 +147,18 @@ describe('openAIChat', () => {
 
   it('names the input position of an unanswered item, not its place in the batch', async () => {
     server.enqueue(reply.chatResults([{ id: 1, result: 'A' }]), reply.chatResults([]));
-    const batch: Batch<string> = { items: ['a', 'b'], itemIndices: [40, 41], itemTokens: [1, 1], tokens: 2, index: 0, oversize: false, closeReason: 'end', maxTokens: 10, utilization: 0.2, skipped: [] };
+    const batch: Batch<string> = {
+      items: ['a', 'b'],
+      itemIndices: [40, 41],
+      itemTokens: [1, 1],
+      tokens: 2,
+      index: 0,
+      oversize: false,
+      closeReason: 'end',
+      maxTokens: 10,
+      utilization: 0.2,
+      skipped: [],
+    };
     const results = await chat()(batch, makeContext().context);
     expect(results[0]).toBe('A');
     expect(results[1]).toMatchObject({ name: 'BatchResultMismatchError', itemIndex: 41 });
@@ -162,7 +193,10 @@ describe('openAIChat', () => {
   });
 
   it('repairs malformed content, duplicated ids, out-of-range ids and results that parse rejects', async () => {
-    server.enqueue(reply.chat('{"results": [{"id": 1, "result": "A"'), reply.chatAnswering((text) => text.toUpperCase()));
+    server.enqueue(
+      reply.chat('{"results": [{"id": 1, "result": "A"'),
+      reply.chatAnswering((text) => text.toUpperCase()),
+    );
     expect(await chat()(await makeBatch(['a', 'b']), makeContext().context)).toEqual(['A', 'B']);
     expect(chatItems(server.requests[1]!)).toHaveLength(2);
 

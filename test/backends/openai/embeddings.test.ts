@@ -1,11 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  InvalidItemError,
-} from '../../../src/errors.js';
-import {
-  OPENAI_EMBEDDING_LIMITS,
-  openAIEmbeddings,
-} from '../../../src/openai.js';
+import { InvalidItemError } from '../../../src/errors.js';
+import { OPENAI_EMBEDDING_LIMITS, openAIEmbeddings } from '../../../src/openai.js';
 import { makeBatch, makeContext } from '../../support/batches.js';
 import { OpenAIServer, reply } from '../../support/openai-server.js';
 
@@ -38,7 +33,13 @@ describe('openAIEmbeddings', () => {
   ];
 
   it('sends one request and matches vectors by index, decoding base64', async () => {
-    server.enqueue(reply.embeddings(vectors, { order: [2, 0, 1], headers: { 'x-ratelimit-remaining-requests': '9', 'x-ratelimit-reset-tokens': '20ms' }, usage: { prompt_tokens: 7, total_tokens: 7 } }));
+    server.enqueue(
+      reply.embeddings(vectors, {
+        order: [2, 0, 1],
+        headers: { 'x-ratelimit-remaining-requests': '9', 'x-ratelimit-reset-tokens': '20ms' },
+        usage: { prompt_tokens: 7, total_tokens: 7 },
+      }),
+    );
     const { context, reports } = makeContext();
     const results = await embeddings({ dimensions: 3, body: { user: 'u-1' } })(await makeBatch(['a', 'b', 'c']), context);
     expect(results.map((vector) => [...vector])).toEqual(vectors);
@@ -74,13 +75,33 @@ describe('openAIEmbeddings', () => {
     expect(results[1]).toMatchObject({ name: 'BatchResultMismatchError', itemIndex: 1, message: expect.stringMatching(/index 1 given twice/) });
     expect(results[0]).toBeInstanceOf(Float32Array);
 
-    server.enqueue(reply.json({ object: 'list', data: [{ index: 0, embedding: 'AAA' }, { index: 1, embedding: [1] }, { index: 2, embedding: [1] }], model: 'm' }));
+    server.enqueue(
+      reply.json({
+        object: 'list',
+        data: [
+          { index: 0, embedding: 'AAA' },
+          { index: 1, embedding: [1] },
+          { index: 2, embedding: [1] },
+        ],
+        model: 'm',
+      }),
+    );
     results = await embeddings()(batch, makeContext().context);
     expect(results[0]).toMatchObject({ name: 'BatchResultMismatchError', itemIndex: 0, message: expect.stringMatching(/malformed vector at index 0/) });
     expect(results.slice(1).map((vector) => [...vector])).toEqual([[1], [1]]);
 
     // A vector whose width differs from the others' is the odd one out.
-    server.enqueue(reply.json({ object: 'list', data: [{ index: 0, embedding: [1, 2] }, { index: 1, embedding: [1] }, { index: 2, embedding: [3, 4] }], model: 'm' }));
+    server.enqueue(
+      reply.json({
+        object: 'list',
+        data: [
+          { index: 0, embedding: [1, 2] },
+          { index: 1, embedding: [1] },
+          { index: 2, embedding: [3, 4] },
+        ],
+        model: 'm',
+      }),
+    );
     results = await embeddings()(batch, makeContext().context);
     expect(results[1]).toMatchObject({ name: 'BatchResultMismatchError', itemIndex: 1, message: expect.stringMatching(/1 dimensions at index 1, others have 2/) });
   });

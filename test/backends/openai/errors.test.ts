@@ -1,23 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  AbortError,
-  BatchRejectedError,
-  ContextOverflowError,
-  QuotaExhaustedError,
-  RateLimitError,
-  TimeoutError,
-  TransientError,
-} from '../../../src/errors.js';
-import {
-  OpenAIRequestError,
-  classifyOpenAIError,
-  openAIChat,
-  openAIEmbeddings,
-  parseDurationMs,
-  parseRateLimitHeaders,
-  retryAfterMs,
-} from '../../../src/openai.js';
+import { AbortError, BatchRejectedError, ContextOverflowError, QuotaExhaustedError, RateLimitError, TimeoutError, TransientError } from '../../../src/errors.js';
+import { OpenAIRequestError, classifyOpenAIError, openAIChat, openAIEmbeddings, parseDurationMs, parseRateLimitHeaders, retryAfterMs } from '../../../src/openai.js';
 import { makeBatch, makeContext } from '../../support/batches.js';
 import { OpenAIServer, reply } from '../../support/openai-server.js';
 
@@ -58,7 +42,15 @@ describe('OpenAI error mapping, through the SDK and a real server', () => {
     ],
     [
       '429 + "try again in 20ms" in the message',
-      [429, { message: 'Rate limit reached for gpt-4o in organization org-x on tokens per min (TPM): Limit 30000, Used 29990, Requested 120. Please try again in 20ms. Visit https://platform.openai.com/account/rate-limits to learn more.', type: 'tokens', code: 'rate_limit_exceeded' }],
+      [
+        429,
+        {
+          message:
+            'Rate limit reached for gpt-4o in organization org-x on tokens per min (TPM): Limit 30000, Used 29990, Requested 120. Please try again in 20ms. Visit https://platform.openai.com/account/rate-limits to learn more.',
+          type: 'tokens',
+          code: 'rate_limit_exceeded',
+        },
+      ],
       (error) => expect(error).toMatchObject({ name: 'RateLimitError', retryAfterMs: 20 }),
     ],
     [
@@ -86,17 +78,34 @@ describe('OpenAI error mapping, through the SDK and a real server', () => {
     ],
     [
       '429 "Request too large" (above TPM alone)',
-      [429, { message: 'Request too large for gpt-4o in organization org-x on tokens per min (TPM): Limit 30000, Requested 45000. The input or output tokens must be reduced in order to run successfully.', type: 'tokens', code: 'rate_limit_exceeded' }],
+      [
+        429,
+        {
+          message:
+            'Request too large for gpt-4o in organization org-x on tokens per min (TPM): Limit 30000, Requested 45000. The input or output tokens must be reduced in order to run successfully.',
+          type: 'tokens',
+          code: 'rate_limit_exceeded',
+        },
+      ],
       (error) => expect(error).toBeInstanceOf(ContextOverflowError),
     ],
     [
       '400 context_length_exceeded',
-      [400, { message: "This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens.", code: 'context_length_exceeded', param: 'messages' }],
+      [
+        400,
+        { message: "This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens.", code: 'context_length_exceeded', param: 'messages' },
+      ],
       (error) => expect(error).toBeInstanceOf(ContextOverflowError),
     ],
     [
       '400 "maximum context length" without a code (vLLM)',
-      [400, { message: "This model's maximum context length is 8192 tokens. However, you requested 9000 tokens (8000 in the messages, 1000 in the completion).", type: 'BadRequestError' }],
+      [
+        400,
+        {
+          message: "This model's maximum context length is 8192 tokens. However, you requested 9000 tokens (8000 in the messages, 1000 in the completion).",
+          type: 'BadRequestError',
+        },
+      ],
       (error) => expect(error).toBeInstanceOf(ContextOverflowError),
     ],
     [
@@ -132,8 +141,16 @@ describe('OpenAI error mapping, through the SDK and a real server', () => {
       (error) => expect(error).toMatchObject({ name: 'OpenAIRejectedError', param: 'messages[1].content' }),
     ],
     ['401: fatal', [401, { message: 'Incorrect API key provided', code: 'invalid_api_key' }], (error) => expect(error).toMatchObject({ name: 'OpenAIRequestError', status: 401 })],
-    ['403: fatal', [403, { message: 'Country not supported', code: 'unsupported_country_region_territory' }], (error) => expect(error).toMatchObject({ name: 'OpenAIRequestError', status: 403 })],
-    ['404: fatal', [404, { message: 'The model `gpt-9` does not exist', code: 'model_not_found' }], (error) => expect(error).toMatchObject({ name: 'OpenAIRequestError', status: 404 })],
+    [
+      '403: fatal',
+      [403, { message: 'Country not supported', code: 'unsupported_country_region_territory' }],
+      (error) => expect(error).toMatchObject({ name: 'OpenAIRequestError', status: 403 }),
+    ],
+    [
+      '404: fatal',
+      [404, { message: 'The model `gpt-9` does not exist', code: 'model_not_found' }],
+      (error) => expect(error).toMatchObject({ name: 'OpenAIRequestError', status: 404 }),
+    ],
     ['408: timeout', [408, { message: 'Request timeout' }], (error) => expect(error).toBeInstanceOf(TimeoutError)],
     ['409: transient', [409, { message: 'lock timeout' }], (error) => expect(error).toBeInstanceOf(TransientError)],
     ['500: transient', [500, { message: 'The server had an error', type: 'server_error' }], (error) => expect(error).toBeInstanceOf(TransientError)],
@@ -232,8 +249,7 @@ describe('OpenAI error mapping, through the SDK and a real server', () => {
 });
 
 describe('classifyOpenAIError', () => {
-  const apiError = (status: number, error: object, headers: Record<string, string> = {}) =>
-    OpenAI.APIError.generate(status, { error }, undefined, new Headers(headers));
+  const apiError = (status: number, error: object, headers: Record<string, string> = {}) => OpenAI.APIError.generate(status, { error }, undefined, new Headers(headers));
 
   it('classifies by status, code and message together', () => {
     expect(classifyOpenAIError(apiError(400, { message: 'context_length_exceeded', code: 'context_length_exceeded' }))).toBeInstanceOf(ContextOverflowError);

@@ -34,7 +34,13 @@ describe.skipIf(!hasRedis)('on Redis Cluster (one node, every slot)', () => {
   });
 
   it('a key and the keys named after it (sameSlot) hash to one slot, for any key', async () => {
-    const keys = fc.sample(fc.oneof(fc.string({ unit: fc.constantFrom('a', 'b', ':', '-', 'x', '7', 'é'), minLength: 1 }), fc.string().map((tag) => `{t${tag.replace(/[{}]/g, '')}}:in`)), { numRuns: 60, seed: 16 });
+    const keys = fc.sample(
+      fc.oneof(
+        fc.string({ unit: fc.constantFrom('a', 'b', ':', '-', 'x', '7', 'é'), minLength: 1 }),
+        fc.string().map((tag) => `{t${tag.replace(/[{}]/g, '')}}:in`),
+      ),
+      { numRuns: 60, seed: 16 },
+    );
     for (const key of keys) {
       const slot = await cluster.call('CLUSTER', 'KEYSLOT', key);
       for (const suffix of [':dead', ':grants', ':results']) expect(await cluster.call('CLUSTER', 'KEYSLOT', sameSlot(key, suffix))).toBe(slot);
@@ -60,7 +66,15 @@ describe.skipIf(!hasRedis)('on Redis Cluster (one node, every slot)', () => {
       if (batch.items.some((entry) => entry.fields.text === 'always failing')) throw new TransientError('503');
       return batch.items.map((entry) => entry.fields.text ?? '');
     };
-    const done = lastValueFrom(source.pipe(bufferByTokens({ maxTokens: 1000, maxItems: 1, maxWaitMs: 10, text: (entry) => entry.fields.text ?? '' }), mergeBatches(handler, { retry: false }), orderedResults(), toRedisStream({ source, stream: '{tickets}:results' }), toArray()));
+    const done = lastValueFrom(
+      source.pipe(
+        bufferByTokens({ maxTokens: 1000, maxItems: 1, maxWaitMs: 10, text: (entry) => entry.fields.text ?? '' }),
+        mergeBatches(handler, { retry: false }),
+        orderedResults(),
+        toRedisStream({ source, stream: '{tickets}:results' }),
+        toArray(),
+      ),
+    );
     await waitFor(async () => source.stats.acked === 12 && (await pendingCount(cluster, stream, 'g')) === 0, 10_000, 'every entry settled');
     source.stop();
     await done;
@@ -70,7 +84,9 @@ describe.skipIf(!hasRedis)('on Redis Cluster (one node, every slot)', () => {
 
   it('toRedisStream refuses, at creation, streams that would not share a slot', () => {
     const source = fromRedisStream({ client: cluster, stream: '{orders}:items', group: 'g', consumer: 'c' });
-    expect(() => toRedisStream({ source, stream: 'orders:results' })).toThrow(/^toRedisStream: stream "orders:results" and source stream "\{orders\}:items" hash to different Redis Cluster slots/);
+    expect(() => toRedisStream({ source, stream: 'orders:results' })).toThrow(
+      /^toRedisStream: stream "orders:results" and source stream "\{orders\}:items" hash to different Redis Cluster slots/,
+    );
     expect(() => toRedisStream({ source, stream: '{orders}:results' })).not.toThrow();
   });
 });

@@ -88,7 +88,9 @@ describe.skipIf(!hasRedis)('worker health against redis-server', () => {
       await held;
       return batch.items.map(text);
     };
-    const done = lastValueFrom(slow.pipe(bufferByTokens(batching), mergeBatches(handler), orderedResults(), toRedisStream({ source: slow, stream: `${stream}:results` }), toArray()));
+    const done = lastValueFrom(
+      slow.pipe(bufferByTokens(batching), mergeBatches(handler), orderedResults(), toRedisStream({ source: slow, stream: `${stream}:results` }), toArray()),
+    );
     await waitFor(() => calls === 1, 5_000, 'the slow batch to start');
     // A second consumer looks for idle entries every 50 ms while the batch takes > 3 × minIdleMs.
     const thief = fromRedisStream({ client: connect(), stream, group: 'g', consumer: 'thief', blockMs: 50, minIdleMs: 300, claimIntervalMs: 50 });
@@ -138,7 +140,15 @@ describe.skipIf(!hasRedis)('worker health against redis-server', () => {
       if (batch.items.some((entry) => text(entry) === 'poison')) throw new BatchRejectedError('content rejected');
       return batch.items.map((entry) => text(entry).toUpperCase());
     };
-    const done = lastValueFrom(source.pipe(bufferByTokens({ ...batching, maxItems: 20, maxWaitMs: 50 }), mergeBatches(handler), orderedResults(), toRedisStream({ source, stream: `${stream}:results` }), toArray()));
+    const done = lastValueFrom(
+      source.pipe(
+        bufferByTokens({ ...batching, maxItems: 20, maxWaitMs: 50 }),
+        mergeBatches(handler),
+        orderedResults(),
+        toRedisStream({ source, stream: `${stream}:results` }),
+        toArray(),
+      ),
+    );
     await waitFor(async () => source.stats.acked === 20 && (await pendingCount(client, stream, 'g')) === 0, 10_000, 'every entry settled');
     source.stop();
     await done;
@@ -159,7 +169,15 @@ describe.skipIf(!hasRedis)('worker health against redis-server', () => {
     // Item 4's own result is a 503 on its first delivery, every attempt (the per-item Error contract).
     const handler: BatchHandler<StreamEntry, string> = async (batch) =>
       batch.items.map((entry) => (text(entry) === 'item 4' && entry.deliveries === 1 ? (new TransientError('503 for this item') as unknown as string) : text(entry)));
-    const done = lastValueFrom(source.pipe(bufferByTokens({ ...batching, maxItems: 6 }), mergeBatches(handler, { retry: { maxAttempts: 2, baseDelayMs: 1 } }), orderedResults(), toRedisStream({ source, stream: `${stream}:results` }), toArray()));
+    const done = lastValueFrom(
+      source.pipe(
+        bufferByTokens({ ...batching, maxItems: 6 }),
+        mergeBatches(handler, { retry: { maxAttempts: 2, baseDelayMs: 1 } }),
+        orderedResults(),
+        toRedisStream({ source, stream: `${stream}:results` }),
+        toArray(),
+      ),
+    );
     await waitFor(async () => source.stats.acked === 6 && (await pendingCount(client, stream, 'g')) === 0, 10_000, 'every entry settled');
     source.stop();
     await done;
@@ -207,7 +225,15 @@ describe.skipIf(!hasRedis)('worker health against redis-server', () => {
       if (batch.items.some((entry) => text(entry) === 'flaky forever')) throw new TransientError('503 whenever this entry is in the batch');
       return batch.items.map((entry) => text(entry).toUpperCase());
     };
-    const done = lastValueFrom(source.pipe(bufferByTokens({ ...batching, maxItems: 1 }), mergeBatches(handler, { retry: false }), orderedResults(), toRedisStream({ source, stream: `${stream}:results` }), toArray()));
+    const done = lastValueFrom(
+      source.pipe(
+        bufferByTokens({ ...batching, maxItems: 1 }),
+        mergeBatches(handler, { retry: false }),
+        orderedResults(),
+        toRedisStream({ source, stream: `${stream}:results` }),
+        toArray(),
+      ),
+    );
     await waitFor(async () => source.stats.acked === 6 && (await pendingCount(client, stream, 'g')) === 0, 10_000, 'every entry settled');
     source.stop();
     await done;
@@ -239,7 +265,17 @@ describe.skipIf(!hasRedis)('worker health against redis-server', () => {
     await client.call('XCLAIM', stream, 'g', 'gone-3', 0, ids[0] as string);
     const reader = new CollectingReader();
     const meter = new MeterProvider({ readers: [reader] }).getMeter('test');
-    const source = fromRedisStream({ client: connect(), stream, group: 'g', consumer: 'c', blockMs: 50, minIdleMs: 100, claimIntervalMs: 30, maxDeliveries: 3, telemetry: { meter } });
+    const source = fromRedisStream({
+      client: connect(),
+      stream,
+      group: 'g',
+      consumer: 'c',
+      blockMs: 50,
+      minIdleMs: 100,
+      claimIntervalMs: 30,
+      maxDeliveries: 3,
+      telemetry: { meter },
+    });
     const entries: StreamEntry[] = [];
     const watching = source.subscribe((entry) => {
       entries.push(entry);
@@ -261,12 +297,24 @@ describe.skipIf(!hasRedis)('worker health against redis-server', () => {
     await client.call('XREADGROUP', 'GROUP', 'g', 'gone', 'COUNT', 2, 'STREAMS', stream, '>'); // left pending by a dead worker
     const reader = new CollectingReader();
     const meter = new MeterProvider({ readers: [reader] }).getMeter('test');
-    const source = fromRedisStream({ client: connect(), stream, group: 'g', consumer: 'c', blockMs: 50, batchSize: 5, maxInFlight: 5, minIdleMs: 100, heartbeatMs: 30, claimIntervalMs: 30, telemetry: { meter } });
+    const source = fromRedisStream({
+      client: connect(),
+      stream,
+      group: 'g',
+      consumer: 'c',
+      blockMs: 50,
+      batchSize: 5,
+      maxInFlight: 5,
+      minIdleMs: 100,
+      heartbeatMs: 30,
+      claimIntervalMs: 30,
+      telemetry: { meter },
+    });
     const iterator = source[Symbol.asyncIterator]();
     const first = await iterator.next(); // 5 read and held: the rest is lag
     await waitFor(() => source.stats.heartbeats >= 2, 5_000, 'heartbeats');
     let collected = await reader.metrics();
-    const value = (name: string) => (collected.get(name)?.dataPoints[0]?.value as number | undefined);
+    const value = (name: string) => collected.get(name)?.dataPoints[0]?.value as number | undefined;
     expect(value('tokenbatch.redis.consumer.lag')).toBe(13);
     expect(value('tokenbatch.redis.pending')).toBe(7);
     expect(value('tokenbatch.redis.in_flight')).toBe(5);
@@ -296,7 +344,15 @@ describe.skipIf(!hasRedis)('worker health against redis-server', () => {
       const stream = fresh('outage');
       await seedStream(client, stream, 40, (i) => `before ${i}`);
       const source = fromRedisStream({ client: connect(), stream, group: 'g', consumer: 'c', blockMs: 100, minIdleMs: 2_000 });
-      const done = lastValueFrom(source.pipe(bufferByTokens(batching), mergeBatches(async (batch: { items: readonly StreamEntry[] }) => batch.items.map(text)), orderedResults(), toRedisStream({ source, stream: `${stream}:results` }), toArray()));
+      const done = lastValueFrom(
+        source.pipe(
+          bufferByTokens(batching),
+          mergeBatches(async (batch: { items: readonly StreamEntry[] }) => batch.items.map(text)),
+          orderedResults(),
+          toRedisStream({ source, stream: `${stream}:results` }),
+          toArray(),
+        ),
+      );
       await waitFor(() => source.stats.acked === 40, 10_000, 'the first entries');
       await server.crash(); // the blocking read's connection, and every other, now fails to reconnect
       await new Promise((resolve) => setTimeout(resolve, 400));

@@ -57,7 +57,12 @@ describe.skipIf(!hasRedis)('redisRateLimiter against redis-server', () => {
     // 3 limiters × 6 requests of 10 tokens: the request limit binds (4 per window), tokens not.
     await Promise.all(limiters.flatMap((limiter) => Array.from({ length: 6 }, async () => grants.push(await limiter.acquire(10)))));
     expect(grants).toHaveLength(18);
-    expect(busiestWindow(grants.map((grant) => ({ at: grant.at, weight: grant.tokens })), windowMs)).toEqual({ requests: 4, weight: 40 });
+    expect(
+      busiestWindow(
+        grants.map((grant) => ({ at: grant.at, weight: grant.tokens })),
+        windowMs,
+      ),
+    ).toEqual({ requests: 4, weight: 40 });
     const waits = limiters.reduce((sum, limiter) => sum + limiter.stats.waits, 0);
     expect(waits).toBeGreaterThan(0);
     expect(limiters.map((limiter) => limiter.stats.granted)).toEqual([6, 6, 6]);
@@ -79,7 +84,10 @@ describe.skipIf(!hasRedis)('redisRateLimiter against redis-server', () => {
           const grants = await Promise.all(weights.map((weight, i) => (limiters[i % count] as (typeof limiters)[0]).acquire(weight)));
           expect(grants.map((grant) => grant.tokens)).toEqual(weights);
           // A request heavier than the budget counts as the whole budget: it goes alone.
-          const busiest = busiestWindow(grants.map((grant) => ({ at: grant.at, weight: Math.min(grant.tokens, tokens) })), windowMs);
+          const busiest = busiestWindow(
+            grants.map((grant) => ({ at: grant.at, weight: Math.min(grant.tokens, tokens) })),
+            windowMs,
+          );
           expect(busiest.requests).toBeLessThanOrEqual(requests);
           expect(busiest.weight).toBeLessThanOrEqual(tokens);
         },
@@ -91,7 +99,10 @@ describe.skipIf(!hasRedis)('redisRateLimiter against redis-server', () => {
   it('the token budget binds too, and a request heavier than the budget goes alone', async () => {
     const key = fresh();
     const windowMs = 250;
-    const [a, b] = [connect(), connect()].map((client) => redisRateLimiter({ client, key, tokensPerMinute: 100, windowMs })) as [ReturnType<typeof redisRateLimiter>, ReturnType<typeof redisRateLimiter>];
+    const [a, b] = [connect(), connect()].map((client) => redisRateLimiter({ client, key, tokensPerMinute: 100, windowMs })) as [
+      ReturnType<typeof redisRateLimiter>,
+      ReturnType<typeof redisRateLimiter>,
+    ];
     const grants = await Promise.all([a.acquire(60), b.acquire(60), a.acquire(30), b.acquire(250), a.acquire(40)]);
     const events = grants.map((grant) => ({ at: grant.at, weight: Math.min(grant.tokens, 100) }));
     expect(busiestWindow(events, windowMs).weight).toBeLessThanOrEqual(100);

@@ -113,7 +113,15 @@ describe.skipIf(!hasRedis)('Redis Streams against redis-server', () => {
       return batch.items.map((entry) => text(entry).toUpperCase());
     };
     const outcomes: Outcome<StreamEntry, string>[] = [];
-    const done = lastValueFrom(source.pipe(bufferByTokens({ ...batching, maxItems: 1 }), mergeBatches(failing, { retry: false }), orderedResults(), toRedisStream({ source, stream: `${stream}:results` }), toArray()));
+    const done = lastValueFrom(
+      source.pipe(
+        bufferByTokens({ ...batching, maxItems: 1 }),
+        mergeBatches(failing, { retry: false }),
+        orderedResults(),
+        toRedisStream({ source, stream: `${stream}:results` }),
+        toArray(),
+      ),
+    );
     // Stop once everything is acknowledged: until then, entries are still being worked on.
     await waitFor(() => source.stats.acked === 300, 10_000, 'every entry acknowledged');
     source.stop();
@@ -161,7 +169,15 @@ describe.skipIf(!hasRedis)('Redis Streams against redis-server', () => {
       await held.opened;
       return batch.items.map(text);
     };
-    const done = lastValueFrom(source.pipe(bufferByTokens({ ...batching, maxItems: 5 }), mergeBatches(slow, { concurrency: 2 }), orderedResults(), toRedisStream({ source, stream: `${stream}:results` }), toArray()));
+    const done = lastValueFrom(
+      source.pipe(
+        bufferByTokens({ ...batching, maxItems: 5 }),
+        mergeBatches(slow, { concurrency: 2 }),
+        orderedResults(),
+        toRedisStream({ source, stream: `${stream}:results` }),
+        toArray(),
+      ),
+    );
     await waitFor(() => source.inFlight === 20 && calls === 2, 10_000, 'the source to fill maxInFlight');
     // The reader now waits for room: Redis has delivered exactly maxInFlight entries, no more.
     expect(await pendingCount(client, stream, 'g')).toBe(20);
@@ -218,13 +234,29 @@ describe.skipIf(!hasRedis)('Redis Streams against redis-server', () => {
 
     const deleted: string[] = [];
     await client.call('XDEL', stream, ids[3] as string, ids[4] as string); // trimmed while pending
-    const alive = fromRedisStream({ client: connect(), stream, group: 'g', consumer: 'alive', blockMs: 50, minIdleMs: 300, claimIntervalMs: 50, onDeleted: (gone) => deleted.push(...gone) });
-    const done = lastValueFrom(alive.pipe(bufferByTokens(batching), mergeBatches(upper), orderedResults(), toRedisStream({ source: alive, stream: `${stream}:results` }), toArray()));
+    const alive = fromRedisStream({
+      client: connect(),
+      stream,
+      group: 'g',
+      consumer: 'alive',
+      blockMs: 50,
+      minIdleMs: 300,
+      claimIntervalMs: 50,
+      onDeleted: (gone) => deleted.push(...gone),
+    });
+    const done = lastValueFrom(
+      alive.pipe(bufferByTokens(batching), mergeBatches(upper), orderedResults(), toRedisStream({ source: alive, stream: `${stream}:results` }), toArray()),
+    );
     await waitFor(async () => (await pendingCount(client, stream, 'g')) === 0 && alive.stats.acked === 38, 10_000, 'the abandoned entries to be reclaimed and finished');
     alive.stop();
     const outcomes = await done;
     const claimed = outcomes.filter((outcome) => outcome.item.redelivered).map((outcome) => outcome.item.id);
-    expect(claimed.sort()).toEqual(ids.slice(0, 15).filter((_, i) => i !== 3 && i !== 4).sort());
+    expect(claimed.sort()).toEqual(
+      ids
+        .slice(0, 15)
+        .filter((_, i) => i !== 3 && i !== 4)
+        .sort(),
+    );
     expect(deleted.sort()).toEqual([ids[3], ids[4]].sort());
     expect(alive.stats).toMatchObject({ read: 25, claimed: 13, deleted: 2, acked: 38 });
     const results = await readResults(client, `${stream}:results`);
@@ -258,7 +290,9 @@ describe.skipIf(!hasRedis)('Redis Streams against redis-server', () => {
       await held.opened;
       return batch.items.map(text);
     };
-    const done = lastValueFrom(source.pipe(bufferByTokens(batching), mergeBatches(slow, { concurrency: 3 }), orderedResults(), toRedisStream({ source, stream: `${stream}:results` }), toArray()));
+    const done = lastValueFrom(
+      source.pipe(bufferByTokens(batching), mergeBatches(slow, { concurrency: 3 }), orderedResults(), toRedisStream({ source, stream: `${stream}:results` }), toArray()),
+    );
     await waitFor(() => calls === 3 && source.stats.read === 25, 5_000, 'three batches in flight');
     source.stop();
     held.open();
@@ -284,7 +318,9 @@ describe.skipIf(!hasRedis)('Redis Streams against redis-server', () => {
       const stream = fresh('shapes');
       const ids = await seedStream(client, stream, 12, (i) => `entry ${i}`);
       const source = fromRedisStream({ client: connect(options), stream, group: 'g', consumer: 'c', blockMs: 50, batchSize: 5 });
-      const outcomes = await firstValueFrom(source.pipe(bufferByTokens(batching), mergeBatches(upper), orderedResults(), toRedisStream({ source, stream: `${stream}:results` }), take(12), toArray()));
+      const outcomes = await firstValueFrom(
+        source.pipe(bufferByTokens(batching), mergeBatches(upper), orderedResults(), toRedisStream({ source, stream: `${stream}:results` }), take(12), toArray()),
+      );
       expect(outcomes.map((outcome) => [outcome.item.id, outcome.item.fields])).toEqual(ids.map((id, i) => [id, { text: `entry ${i}` }]));
       await waitFor(async () => (await pendingCount(client, stream, 'g')) === 0, 5_000, `acks (${JSON.stringify(options)})`);
     }

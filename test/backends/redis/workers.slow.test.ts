@@ -55,7 +55,11 @@ describe.skipIf(!hasRedis)('Redis Streams: worker processes of one consumer grou
     a.send('go');
     b.send('go');
 
-    await waitFor(async () => Number(await client.call('XLEN', 'share:results')) >= ITEMS && (await pendingCount(client, 'share:items', 'workers')) === 0, 25_000, 'every entry to have a result and be acknowledged');
+    await waitFor(
+      async () => Number(await client.call('XLEN', 'share:results')) >= ITEMS && (await pendingCount(client, 'share:items', 'workers')) === 0,
+      25_000,
+      'every entry to have a result and be acknowledged',
+    );
     a.send('stop');
     b.send('stop');
     const [doneA, doneB] = await Promise.all([a.next('done'), b.next('done')]);
@@ -82,7 +86,14 @@ describe.skipIf(!hasRedis)('Redis Streams: worker processes of one consumer grou
   it('a worker killed mid-batch loses nothing: the survivor reclaims its pending entries after minIdleMs', async () => {
     const ids = await seedStream(client, 'crash:items', ITEMS, (i) => `entry ${i}`);
     await client.call('XGROUP', 'CREATE', 'crash:items', 'workers', '0');
-    const common = { WORKER_STREAM: 'crash:items', WORKER_GROUP: 'workers', WORKER_RESULTS: 'crash:results', WORKER_MAX_IN_FLIGHT: 200, WORKER_MIN_IDLE_MS: 500, WORKER_CLAIM_INTERVAL_MS: 100 };
+    const common = {
+      WORKER_STREAM: 'crash:items',
+      WORKER_GROUP: 'workers',
+      WORKER_RESULTS: 'crash:results',
+      WORKER_MAX_IN_FLIGHT: 200,
+      WORKER_MIN_IDLE_MS: 500,
+      WORKER_CLAIM_INTERVAL_MS: 100,
+    };
     const doomed = start({ ...common, WORKER_CONSUMER: 'doomed', WORKER_HANG_AFTER: 1500 });
     const survivor = start({ ...common, WORKER_CONSUMER: 'survivor', WORKER_FACE: 'iterable' });
     await Promise.all([doomed.next('ready'), survivor.next('ready')]);
@@ -95,7 +106,11 @@ describe.skipIf(!hasRedis)('Redis Streams: worker processes of one consumer grou
     expect(hung.ids.length).toBeGreaterThan(0);
     expect(hung.inFlight).toBeGreaterThanOrEqual(hung.ids.length);
 
-    await waitFor(async () => (await pendingCount(client, 'crash:items', 'workers')) === 0 && tally(await readResults(client, 'crash:results')).size === ITEMS, 25_000, 'the survivor to finish every entry');
+    await waitFor(
+      async () => (await pendingCount(client, 'crash:items', 'workers')) === 0 && tally(await readResults(client, 'crash:results')).size === ITEMS,
+      25_000,
+      'the survivor to finish every entry',
+    );
     survivor.send('stop');
     const done = await survivor.next('done');
     expect(await survivor.exited).toBe(0);
