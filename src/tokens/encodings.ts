@@ -54,7 +54,8 @@ export function requireRanks(name: EncodingName): RawRanks | undefined {
   const process = (globalThis as { process?: NodeProcess }).process;
   const nodeModule = process?.getBuiltinModule?.('node:module') as { createRequire(from: string): (id: string) => unknown } | undefined;
   if (!nodeModule) return undefined;
-  const from = typeof __filename === 'string' ? __filename : import.meta.url;
+  // The module's own URL (the package is ESM only): a global `__filename` (as `node -e` defines) is not this file.
+  const from = import.meta.url;
   try {
     return unwrap(nodeModule.createRequire(from)(SPECIFIERS[name]) as RanksModule);
   } catch {

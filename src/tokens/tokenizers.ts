@@ -126,7 +126,7 @@ function encodingTokenizer(name: EncodingName, caller: string): EncodingTokenize
 /**
  * An exact tokenizer for an OpenAI encoding. Its counts equal gpt-tokenizer's `countTokens`, with
  * special-token strings in the text counted as the ordinary text they are (like tiktoken's
- * `encode_ordinary`): a chat message may well contain "<|endoftext|>".
+ * `encode_ordinary`): a chat message may well contain `<|endoftext|>`.
  *
  * Each call returns the same instance for the same name, so operators of one chain share its work.
  * Counting is tokenbatch's own: a counting-only byte-pair merge over gpt-tokenizer's rank tables and

@@ -361,6 +361,10 @@ describe('mergeBatches with a result cache', () => {
         .sort(),
     ).toEqual(['a', 'b', 'c']);
     // The key is the normalized text: case and white space do not make a new question.
+    const { createStats } = await import('../../src/index.js');
+    const stats = createStats();
+    await lastValueFrom(from([['a', 'c']]).pipe(mergeBatches(handler, { stats, cache: { store, identity: { model: 'm', handler: 'upper@1' } } }), toArray()));
+    expect(stats.snapshot().items.cacheHits).toBe(2);
     const third = await job([['  A', 'B']]);
     expect(third.map((outcome) => [outcome.ok && outcome.value, isCached(outcome)])).toEqual([
       ['A', true],

@@ -198,6 +198,7 @@ export class MergeCore<T, R> extends CoreBase<unknown> {
       } else {
         found.push(entry);
         served.push({ ok: true, value: hit.value, attempts: 0, depth: 0, cached: true });
+        this.#settings.stats?.cacheHit();
       }
     });
     if (found.length > 0) this.#deliver(found, served);
