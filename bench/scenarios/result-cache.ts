@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 /**
  * result-cache: a job run twice with a result cache (what `tokenbatch run --cache` does), per store.
  * The job: N support-ticket texts through bufferByTokens → mergeBatches (4 in flight; the handler
@@ -57,8 +58,10 @@ export const resultCacheScenario: Scenario = {
     const notes: string[] = [`${items.toLocaleString('en-US')} distinct ticket/chat texts, batches of at most 25 items, 4 in flight; each store starts empty`];
     const stores: { name: string; open: () => Promise<{ store: ResultCache; close(): Promise<void> }>; stop?: () => Promise<void> }[] = [
       { name: 'memory (lru-cache)', open: async () => ({ store: shared, close: async () => {} }) },
-      { name: 'sqlite file (better-sqlite3, WAL)', open: () => openCacheStore(parseCacheTarget(join(dir, 'bench.db'))) },
     ];
+    // better-sqlite3's addon is built for the Node.js that installed it.
+    if (sqliteLoads()) stores.push({ name: 'sqlite file (better-sqlite3, WAL)', open: () => openCacheStore(parseCacheTarget(join(dir, 'bench.db'))) });
+    else notes.push(`sqlite: skipped (better-sqlite3 does not load in Node ${process.version})`);
     const shared = createMemoryCache({ maxEntries: items * 2 });
     let stopRedis: (() => Promise<void>) | undefined;
     if (redisServerPath() !== undefined) {
@@ -90,3 +93,13 @@ export const resultCacheScenario: Scenario = {
     return { scenario: 'result-cache', title: 'Result cache: a job run twice', rows, notes };
   },
 };
+
+function sqliteLoads(): boolean {
+  try {
+    const Database = createRequire(import.meta.url)('better-sqlite3') as new (path: string) => { close(): void };
+    new Database(':memory:').close();
+    return true;
+  } catch {
+    return false;
+  }
+}
