@@ -323,7 +323,12 @@ export class Telemetry {
    */
   startAttempt(batch: BatchFacts, attempt: number, now: number): AttemptSpan {
     const tracer = this.#tracer;
-    if (!tracer) return NO_SPAN;
+    if (!tracer) {
+      // Metrics without a tracer still time each attempt (tokenbatch.batch.duration, error.type).
+      const instruments = this.#instruments;
+      if (!instruments) return NO_SPAN;
+      return new TimedAttempt(instruments, this.#stage, now, this.#errorAttributes);
+    }
     const links: SpanLink[] = [];
     const seen = new Set<string>();
     for (const entry of batch.entries) {
@@ -394,6 +399,22 @@ export interface AttemptSpan {
 }
 
 const NO_SPAN: AttemptSpan = { run: (work) => work(), end: () => {} };
+
+/** An attempt timed for the duration histogram only (a meter but no tracer). */
+class TimedAttempt implements AttemptSpan {
+  constructor(
+    readonly instruments: Instruments,
+    readonly stage: Attributes,
+    readonly startedAt: number,
+    readonly errorAttributes: (type: string) => Attributes,
+  ) {}
+  run<V>(work: () => V): V {
+    return work();
+  }
+  end(error: Error | undefined, _facts: AttemptFacts, now: number): void {
+    this.instruments.batchDuration.record(Math.max(0, now - this.startedAt) / 1000, error ? this.errorAttributes(error.name || 'Error') : this.stage);
+  }
+}
 
 class LiveAttemptSpan implements AttemptSpan {
   constructor(

@@ -4,7 +4,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { hrTimeToMilliseconds } from '@opentelemetry/core';
 import { DataPointType, MeterProvider, MetricReader, type DataPoint, type Histogram, type MetricData } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { concat, from, NEVER, Observable, VirtualTimeScheduler, type Subscription } from 'rxjs';
+import { concat, from, lastValueFrom, NEVER, Observable, toArray, VirtualTimeScheduler, type Subscription } from 'rxjs';
 import { afterAll, beforeAll, afterEach, describe, expect, it } from 'vitest';
 import {
   bufferByTokens,
@@ -778,5 +778,23 @@ describe('version', () => {
   it('reports the package.json version as the instrumentation scope version', () => {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
     expect(VERSION).toBe(pkg.version);
+  });
+});
+
+describe('metrics without a tracer', () => {
+  it('still times each attempt (tokenbatch.batch.duration, with error.type on failure)', async () => {
+    const sdk = makeSdk();
+    let calls = 0;
+    const handler = async (batch: { items: readonly string[] }) => {
+      if (calls++ === 0) throw new TransientError('503');
+      return batch.items.map((item) => item.length);
+    };
+    await lastValueFrom(from([['a', 'bb']]).pipe(mergeBatches(handler, { retry: { baseDelayMs: 1 }, telemetry: { meter: sdk.meter } }), toArray()));
+    const collected = await sdk.reader.metrics();
+    const durations = histograms(collected.get('tokenbatch.batch.duration'));
+    expect(durations.map((entry) => [entry.attributes['error.type'], entry.count])).toEqual([
+      ['TransientError', 1],
+      [undefined, 1],
+    ]);
   });
 });
