@@ -277,8 +277,6 @@ describe('batch spans', () => {
       'tokenbatch.batch.utilization': tokens / 10,
       'tokenbatch.batch.split_depth': 0,
       'tokenbatch.batch.close_reason': closeReason,
-      // Batches proven to fit by cheap bounds report those: nothing is tokenized for telemetry.
-      ...(closeReason === 'tokens' ? {} : { 'tokenbatch.batch.tokens_exact': false }),
     });
     expect(byKey.get('0/1')?.attributes).toEqual({ ...batch(0, 2, 7, 'tokens'), 'tokenbatch.batch.attempt': 1, 'error.type': 'TransientError' });
     expect(byKey.get('0/2')?.attributes).toEqual({
@@ -522,14 +520,9 @@ describe('instruments', () => {
       Object.entries(values).map(([reason, value]) => ({ attributes: { ...buffer, 'tokenbatch.batch.close_reason': reason }, count: 1, sum: value, min: value, max: value }));
     const sorted = <P extends { attributes: Attributes }>(points: P[]) => points.sort((a, b) => JSON.stringify(a.attributes).localeCompare(JSON.stringify(b.attributes)));
     expect(histograms(collected.get('tokenbatch.batch.size'))).toEqual(sorted(byReason({ tokens: 2, items: 3, time: 1, end: 1 })));
-    // Tokens as the batcher knew them: exact for the batch closed by tokens (its counts were resolved),
-    // the proven upper bound for the others, flagged tokens_exact: false (nothing is counted for telemetry).
-    const flagged = <P extends { attributes: Attributes }>(points: P[]) =>
-      points.map((point) =>
-        point.attributes['tokenbatch.batch.close_reason'] === 'tokens' ? point : { ...point, attributes: { ...point.attributes, 'tokenbatch.batch.tokens_exact': false } },
-      );
-    expect(histograms(collected.get('tokenbatch.batch.tokens'))).toEqual(sorted(flagged(byReason({ tokens: 7, items: 8, time: 5, end: 3 }))));
-    expect(histograms(collected.get('tokenbatch.batch.utilization'))).toEqual(sorted(flagged(byReason({ tokens: 0.7, items: 0.8, time: 0.5, end: 0.3 }))));
+    // Exact tokens: the batch-fill figure people tune maxTokens by must be the real one.
+    expect(histograms(collected.get('tokenbatch.batch.tokens'))).toEqual(sorted(byReason({ tokens: 7, items: 8, time: 5, end: 3 })));
+    expect(histograms(collected.get('tokenbatch.batch.utilization'))).toEqual(sorted(byReason({ tokens: 0.7, items: 0.8, time: 0.5, end: 0.3 })));
     // Five attempts of 20 ms: three succeeded, one transient failure, one quota failure.
     expect(histograms(collected.get('tokenbatch.batch.duration'))).toEqual([
       { attributes: { ...merge, 'error.type': 'QuotaExhaustedError' }, count: 1, sum: 0.02, min: 0.02, max: 0.02 },
@@ -749,8 +742,7 @@ describe('telemetry sources', () => {
     expect(own.batchSpans()).toEqual([]);
     expect([...(await own.reader.metrics()).keys()]).toEqual([]);
 
-    // Batches proven to fit by bounds are never counted exactly, with or without an SDK: telemetry
-    // reports what the batcher knows (tokens_exact: false where that is a bound).
+    // Without an SDK nothing is counted for telemetry; with one, each item once (exact batch tokens).
     const countCalls = async (telemetry: TelemetryOptions | false | undefined) => {
       const tokenizer = charTokenizer();
       await new Promise<void>((resolve, reject) =>
@@ -765,7 +757,7 @@ describe('telemetry sources', () => {
     };
     expect(await countCalls(undefined)).toBe(0);
     expect(await countCalls(false)).toBe(0);
-    expect(await countCalls(makeSdk().telemetry)).toBe(0);
+    expect(await countCalls(makeSdk().telemetry)).toBe(3);
   });
 
   it('rejects a telemetry option that is neither settings nor false, naming it', () => {
