@@ -92,22 +92,22 @@ describe('finite sources on the RxJS face', () => {
   });
 
   it('a hot source that overruns maxQueuedItems fails the overflow with one shared QueueOverflowError, nothing lost', async () => {
+    let release: (() => void) | undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
     const source = new Observable<string>((subscriber) => {
-      // Asynchronous: a hot source, so the queue bound applies.
+      // Asynchronous: a hot source, so the queue bound applies. The handler's gate opens only once
+      // every item has arrived: no timing decides how many overflow.
       setTimeout(() => {
         for (let i = 0; i < 100; i++) subscriber.next(`item ${i}`);
         subscriber.complete();
+        release?.();
       });
     });
-    let release: (() => void) | undefined;
-    const gate = new Promise<void>((resolve) => (release = resolve));
     const handler: BatchHandler<string, string> = async (batch) => {
       await gate;
       return batch.items;
     };
     const done = lastValueFrom(source.pipe(bufferByTokens({ maxTokens: 1000, maxItems: 1 }), mergeBatches(handler, { concurrency: 1, maxQueuedItems: 10 }), toArray()));
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    release?.();
     const outcomes = await done;
     expect(outcomes).toHaveLength(100);
     const failures = outcomes.filter((outcome) => !outcome.ok).map((outcome) => (outcome as { error: Error }).error);
