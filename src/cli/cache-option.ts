@@ -11,7 +11,7 @@ import { resultCacheLayer, type ResultCacheLayer } from '../cache/layer.js';
 import { handlerResult } from '../internal/handler-result.js';
 import type { Batch, BatchHandler } from '../types.js';
 import { InvalidArgumentError } from 'commander';
-import { CliError } from './output.js';
+import { CliError, missingPeer } from './output.js';
 
 /**
  * Where `--cache` keeps results: a SQLite file, or a Redis server.
@@ -60,11 +60,6 @@ export interface OpenCache {
   readonly store: ResultCache;
   readonly description: string;
   close(): Promise<void>;
-}
-
-function missingPeer(error: unknown, name: string): boolean {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && String((error as Error).message).includes(`'${name}'`);
 }
 
 /**

@@ -2,7 +2,7 @@ import type { BatchHandler, EncodingName } from '../types.js';
 import type * as OpenAIEntry from '../openai.js';
 import { resolveTokenizer } from '../tokens/tokenizers.js';
 import { itemText, type InputItem } from './input.js';
-import { CliError } from './output.js';
+import { CliError, missingPeer } from './output.js';
 
 /**
  * What `tokenbatch run --backend openai-batch` needs from its command line (a subset of the run's
@@ -76,9 +76,7 @@ export async function openAIBatchBackend(config: OpenAIBatchCliConfig, say: (lin
   try {
     openai = await import('../openai.js');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes("'openai'")) {
-      throw new CliError('the openai-batch backend needs the openai package: npm install openai');
-    }
+    if (missingPeer(error, 'openai')) throw new CliError('the openai-batch backend needs the openai package: npm install openai');
     throw error;
   }
   const stateFile = config.batchState ?? `${config.output}.batch-state.json`;

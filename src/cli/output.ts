@@ -294,3 +294,12 @@ export class ResultLog {
     }
   }
 }
+
+/**
+ * Whether an import failed because an optional peer package is not installed (and not for a
+ * reason inside it): the CLI then says which package to install instead of printing a stack trace.
+ */
+export function missingPeer(error: unknown, name: string): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && String((error as Error).message).includes(`'${name}'`);
+}

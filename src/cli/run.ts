@@ -12,7 +12,7 @@ import { countInput, itemText, notText, readItems, type InputItem } from './inpu
 import { OutputLock } from './lock.js';
 import { createStats } from '../stats.js';
 import { openCacheStore, runCacheIdentity, type CacheTarget, type OpenCache } from './cache-option.js';
-import { CliError, headerLine, ResultLog, resultLine, rewriteInOrder, scanResults, type ExistingResults } from './output.js';
+import { CliError, missingPeer, headerLine, ResultLog, resultLine, rewriteInOrder, scanResults, type ExistingResults } from './output.js';
 import { plural, Progress, type ProgressMode } from './progress.js';
 import { startTelemetry } from './telemetry.js';
 
@@ -161,9 +161,7 @@ async function makeBackend(config: RunConfig, say: (line: string) => void): Prom
   try {
     openai = await import('../openai.js');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes("'openai'")) {
-      throw new CliError('the openai backend needs the openai package: npm install openai');
-    }
+    if (missingPeer(error, 'openai')) throw new CliError('the openai backend needs the openai package: npm install openai');
     throw error;
   }
   const handler = openai.openAIChat<InputItem, unknown>({

@@ -1,7 +1,7 @@
 import { requireObject } from '../options.js';
 import { seededRandom } from '../random.js';
 import { representativeId, similarityThreshold, wholeNumber, windowOptions } from './checks.js';
-import type { EmbeddingIndex, EmbeddingIndexOptions, EmbeddingMatch, Vector } from './embedding-index.js';
+import { dot, type EmbeddingIndex, type EmbeddingIndexOptions, type EmbeddingMatch, type Vector } from './embedding-index.js';
 import { RepresentativeWindow } from './window.js';
 
 const OWNER = 'createAnnEmbeddingIndex';
@@ -266,31 +266,7 @@ class AnnIndex implements EmbeddingIndex {
 
   /** The exact index's arithmetic, to the bit: eight float64 accumulators over a float32 row. */
   #cosine(query: Float64Array, slot: number): number {
-    const dims = query.length;
-    const wide = dims - (dims % 8);
-    const slab = this.#slab;
-    const base = slot * dims;
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    let s4 = 0;
-    let s5 = 0;
-    let s6 = 0;
-    let s7 = 0;
-    let i = 0;
-    for (let j = base; i < wide; i += 8, j += 8) {
-      s0 += (query[i] as number) * (slab[j] as number);
-      s1 += (query[i + 1] as number) * (slab[j + 1] as number);
-      s2 += (query[i + 2] as number) * (slab[j + 2] as number);
-      s3 += (query[i + 3] as number) * (slab[j + 3] as number);
-      s4 += (query[i + 4] as number) * (slab[j + 4] as number);
-      s5 += (query[i + 5] as number) * (slab[j + 5] as number);
-      s6 += (query[i + 6] as number) * (slab[j + 6] as number);
-      s7 += (query[i + 7] as number) * (slab[j + 7] as number);
-    }
-    for (; i < dims; i++) s0 += (query[i] as number) * (slab[base + i] as number);
-    return s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7;
+    return dot(query, this.#slab, slot * query.length, query.length);
   }
 
   /** Frees an entry's rows by moving the last rows into them. */

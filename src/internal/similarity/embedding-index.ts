@@ -182,34 +182,11 @@ class VectorIndex implements EmbeddingIndex {
     if (this.query.length !== vector.length) this.query = new Float64Array(vector.length);
     const query = this.unit(vector, this.query);
     const dims = query.length;
-    const wide = dims - (dims % 8);
     const slab = this.slab;
     const threshold = this.threshold;
     const rows = this.slots.length;
     for (let slot = 0, base = 0; slot < rows; slot++, base += dims) {
-      // Eight accumulators break the dependency chain of one running sum (measured: 0.5 ns a
-      // multiply-add against 0.8 with one).
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      let s4 = 0;
-      let s5 = 0;
-      let s6 = 0;
-      let s7 = 0;
-      let i = 0;
-      for (let j = base; i < wide; i += 8, j += 8) {
-        s0 += (query[i] as number) * (slab[j] as number);
-        s1 += (query[i + 1] as number) * (slab[j + 1] as number);
-        s2 += (query[i + 2] as number) * (slab[j + 2] as number);
-        s3 += (query[i + 3] as number) * (slab[j + 3] as number);
-        s4 += (query[i + 4] as number) * (slab[j + 4] as number);
-        s5 += (query[i + 5] as number) * (slab[j + 5] as number);
-        s6 += (query[i + 6] as number) * (slab[j + 6] as number);
-        s7 += (query[i + 7] as number) * (slab[j + 7] as number);
-      }
-      for (; i < dims; i++) s0 += (query[i] as number) * (slab[base + i] as number);
-      const similarity = s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7;
+      const similarity = dot(query, slab, base, dims);
       if (similarity >= threshold) visit(this.slots[slot] as VectorEntry, similarity);
     }
   }
@@ -238,4 +215,34 @@ export function createEmbeddingIndex(options: EmbeddingIndexOptions): EmbeddingI
   const { maxEntries, ttlMs } = windowOptions(raw);
   const dimensions = raw.dimensions === undefined ? undefined : wholeNumber(raw.dimensions, 'dimensions', 1, 1 << 20, 1);
   return new VectorIndex(threshold, maxEntries, ttlMs, dimensions);
+}
+
+/**
+ * The dot product of `query` with the `dims` numbers of `slab` from `base` (unit vectors: their
+ * cosine). Eight accumulators break the dependency chain of one running sum (measured: 0.5 ns a
+ * multiply-add against 0.8 with one).
+ */
+export function dot(query: Float64Array, slab: Float64Array | Float32Array, base: number, dims: number): number {
+  const wide = dims - (dims % 8);
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let s4 = 0;
+  let s5 = 0;
+  let s6 = 0;
+  let s7 = 0;
+  let i = 0;
+  for (let j = base; i < wide; i += 8, j += 8) {
+    s0 += (query[i] as number) * (slab[j] as number);
+    s1 += (query[i + 1] as number) * (slab[j + 1] as number);
+    s2 += (query[i + 2] as number) * (slab[j + 2] as number);
+    s3 += (query[i + 3] as number) * (slab[j + 3] as number);
+    s4 += (query[i + 4] as number) * (slab[j + 4] as number);
+    s5 += (query[i + 5] as number) * (slab[j + 5] as number);
+    s6 += (query[i + 6] as number) * (slab[j + 6] as number);
+    s7 += (query[i + 7] as number) * (slab[j + 7] as number);
+  }
+  for (; i < dims; i++) s0 += (query[i] as number) * (slab[base + i] as number);
+  return s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7;
 }
